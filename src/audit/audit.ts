@@ -1,0 +1,473 @@
+import { lstat, open, readFile, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import {
+  AUDIO_DIR,
+  FRAMES_DIR,
+  IDENTITY_KEYS,
+  METADATA_FILE,
+  REQUIRED_META_KEYS,
+  audioMetadataSchema,
+  checkArrays,
+  decodeNpz,
+  framesMetadataSchema,
+  manifestSchema,
+  npzMetaSchema,
+  parseNpyHeader,
+  sha256Hex,
+  type Manifest,
+  type NpzFile,
+} from '../contracts/index.js';
+import type { z } from 'zod';
+import { findComponent } from '../processors/index.js';
+
+/** The result of one rule: PASS/FAIL with evidence a person can check. */
+export interface RuleResult {
+  id: string;
+  spec: string;
+  title: string;
+  pass: boolean;
+  evidence: string[];
+}
+
+export interface AuditReport {
+  runDir: string;
+  pass: boolean;
+  rules: RuleResult[];
+}
+
+/** Names that would hold raw user text (R-PRV-1); never allowed outside `_tmp_*`. */
+export const RAW_TEXT_KEYS = new Set([
+  'text',
+  'texts',
+  'raw_text',
+  'transcript',
+  'transcripts',
+  'transcript_text',
+  'comment',
+  'comments',
+  'ocr_text',
+  'ocr_strings',
+  'strings',
+  'title',
+  'description',
+  'tags',
+]);
+
+/** Files allowed in a run directory (R-ST-2), as patterns on the run-relative path. */
+const ALLOWED_FILES: RegExp[] = [
+  /^manifest\.json$/,
+  /^run_state\.json$/,
+  /^state_events\.jsonl$/,
+  /^_state\/[^/]+\.json$/,
+  /^_tmp_[^/]+\/.+$/,
+  /^frames_dir\/batch_\d{5}\.npy$/,
+  /^frames_dir\/metadata\.json$/,
+  /^audio\/audio\.wav$/,
+  /^audio\/metadata\.json$/,
+  /^[a-z0-9_]+\/[A-Za-z0-9_.-]+\.npz$/,
+];
+
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else out.push(relative(root, full).split(sep).join('/'));
+    }
+  };
+  await walk(root);
+  return out.sort();
+}
+
+async function readJson<T>(
+  runDir: string,
+  name: string,
+  schema: z.ZodType<T>,
+  failures: string[],
+): Promise<T | null> {
+  try {
+    const parsed = schema.safeParse(JSON.parse(await readFile(join(runDir, name), 'utf8')));
+    if (parsed.success) return parsed.data;
+    failures.push(...parsed.error.issues.map((i) => `${name} ${i.path.join('.')}: ${i.message}`));
+  } catch (error) {
+    failures.push(`${name} unreadable: ${(error as Error).message}`);
+  }
+  return null;
+}
+
+function rule(id: string, spec: string, title: string, evidence: string[], failures: string[]): RuleResult {
+  return {
+    id,
+    spec,
+    title,
+    pass: failures.length === 0,
+    evidence: failures.length > 0 ? failures : evidence,
+  };
+}
+
+function findRawTextKeys(value: unknown, path: string, out: string[]): void {
+  if (Array.isArray(value)) value.forEach((v, i) => findRawTextKeys(v, `${path}[${i}]`, out));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (RAW_TEXT_KEYS.has(k.toLowerCase())) out.push(`${path}.${k}`);
+      findRawTextKeys(v, `${path}.${k}`, out);
+    }
+  }
+}
+
+/** Checks a finished run directory against every rule that can be checked from its files (R-ARC-3). */
+export async function auditRun(runDir: string): Promise<AuditReport> {
+  const rules: RuleResult[] = [];
+  const files = await listFiles(runDir);
+
+  // R-MAN-1/2: the manifest.
+  let manifest: Manifest | null = null;
+  {
+    const failures: string[] = [];
+    try {
+      const parsed = manifestSchema.safeParse(
+        JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')),
+      );
+      if (parsed.success) manifest = parsed.data;
+      else failures.push(...parsed.error.issues.map((i) => `manifest.${i.path.join('.')}: ${i.message}`));
+    } catch (error) {
+      failures.push(`manifest.json unreadable: ${(error as Error).message}`);
+    }
+    rules.push(
+      rule(
+        'manifest.schema',
+        'R-MAN-1/2',
+        'manifest.json exists and matches the manifest schema',
+        [`${manifest?.components.length ?? 0} components`],
+        failures,
+      ),
+    );
+  }
+
+  // Segmenter metadata.
+  const metadataFailures: string[] = [];
+  const frames = await readJson(
+    runDir,
+    `${FRAMES_DIR}/${METADATA_FILE}`,
+    framesMetadataSchema,
+    metadataFailures,
+  );
+  const audio = await readJson(
+    runDir,
+    `${AUDIO_DIR}/${METADATA_FILE}`,
+    audioMetadataSchema,
+    metadataFailures,
+  );
+  rules.push(
+    rule(
+      'segmenter.metadata',
+      'R-SEG-4/6',
+      'frames_dir and audio metadata match their schemas',
+      ['frames_dir/metadata.json and audio/metadata.json valid'],
+      metadataFailures,
+    ),
+  );
+
+  // NPZ artifacts.
+  const npzFiles = files.filter((f) => f.endsWith('.npz') && !f.startsWith('_tmp_'));
+  const npz = new Map<string, NpzFile>();
+  {
+    const failures: string[] = [];
+    for (const file of npzFiles) {
+      try {
+        npz.set(file, decodeNpz(await readFile(join(runDir, file))));
+      } catch (error) {
+        failures.push(`${file}: ${(error as Error).message}`);
+      }
+    }
+    rules.push(
+      rule(
+        'npz.loadable',
+        'R-NPZ-1',
+        'every NPZ is a plain NumPy archive with a JSON meta (no pickles)',
+        [`${npz.size} NPZ files read`],
+        failures,
+      ),
+    );
+  }
+
+  // R-ID-1: identity agreement.
+  {
+    const failures: string[] = [];
+    const sources: [string, Record<string, unknown>][] = [];
+    if (manifest) sources.push(['manifest.run', manifest.run]);
+    if (frames) sources.push(['frames_dir/metadata.json', frames]);
+    if (audio) sources.push(['audio/metadata.json', audio]);
+    for (const [file, content] of npz) sources.push([`${file} meta`, content.meta]);
+    const reference = sources[0];
+    if (!reference) failures.push('no identity source found');
+    for (const key of IDENTITY_KEYS) {
+      const expected = reference?.[1][key];
+      for (const [where, values] of sources) {
+        if (values[key] !== expected)
+          failures.push(
+            `${where}: ${key}=${JSON.stringify(values[key])}, ${reference?.[0]} has ${JSON.stringify(expected)}`,
+          );
+      }
+    }
+    if (manifest) {
+      const parts = runDir.split(sep).filter(Boolean).slice(-3);
+      const expected = [manifest.run.platform_id, manifest.run.video_id, manifest.run.run_id];
+      if (parts.join('/') !== expected.join('/'))
+        failures.push(
+          `run directory ${parts.join('/')} is not <platform_id>/<video_id>/<run_id> = ${expected.join('/')}`,
+        );
+    }
+    rules.push(
+      rule(
+        'identity.agreement',
+        'R-ID-1',
+        'the six identity values agree in manifest, metadata and every NPZ meta',
+        [`${sources.length} sources agree on ${IDENTITY_KEYS.join(', ')}`],
+        failures,
+      ),
+    );
+  }
+
+  // R-NPZ-2/3: meta keys.
+  {
+    const failures: string[] = [];
+    for (const [file, content] of npz) {
+      const missing = REQUIRED_META_KEYS.filter((k) => !(k in content.meta));
+      if (missing.length > 0) failures.push(`${file}: missing meta keys ${missing.join(', ')}`);
+      const parsed = npzMetaSchema.safeParse(content.meta);
+      if (!parsed.success)
+        failures.push(...parsed.error.issues.map((i) => `${file}: meta.${i.path.join('.')}: ${i.message}`));
+    }
+    rules.push(
+      rule(
+        'npz.meta',
+        'R-NPZ-2/3',
+        'every NPZ meta has the required keys, a valid status and empty_reason',
+        [`${npz.size} metas valid`],
+        failures,
+      ),
+    );
+  }
+
+  // R-NPZ-4: schemas.
+  {
+    const failures: string[] = [];
+    for (const [file, content] of npz) {
+      const name = file.split('/')[0] ?? '';
+      const component = findComponent(name);
+      if (!component) {
+        failures.push(`${file}: no registered component "${name}"`);
+        continue;
+      }
+      if (content.meta.producer !== name)
+        failures.push(`${file}: meta.producer=${String(content.meta.producer)} but the folder is ${name}`);
+      if (file !== `${name}/${component.schema.file}`)
+        failures.push(`${file}: ${name} writes ${component.schema.file}`);
+      if (content.meta.schema_version !== component.schema.schemaVersion) {
+        failures.push(
+          `${file}: schema_version ${String(content.meta.schema_version)}, code declares ${component.schema.schemaVersion}`,
+        );
+      }
+      const known: Record<string, number> = {};
+      const own = frames?.metadata[name];
+      if (own && component.schema.arrays.frame_indices) known.N = own.num_indices;
+      failures.push(...checkArrays(component.schema, content.arrays, known).map((p) => `${file}: ${p}`));
+      if (component.schema.meta) {
+        const parsed = component.schema.meta.safeParse(content.meta);
+        if (!parsed.success)
+          failures.push(...parsed.error.issues.map((i) => `${file}: meta.${i.path.join('.')}: ${i.message}`));
+      }
+    }
+    rules.push(
+      rule(
+        'npz.schema',
+        'R-NPZ-4',
+        'every NPZ matches the schema its component declares in code',
+        [`${npz.size} artifacts match their schemas`],
+        failures,
+      ),
+    );
+  }
+
+  // R-MAN-2 / R-ST-3: manifest artifacts exist with matching digests; components consistent.
+  if (manifest) {
+    const failures: string[] = [];
+    let checked = 0;
+    for (const component of manifest.components) {
+      for (const artifact of component.artifacts) {
+        try {
+          const bytes = await readFile(join(runDir, artifact.path));
+          checked += 1;
+          if (bytes.length !== artifact.bytes)
+            failures.push(`${artifact.path}: ${bytes.length} bytes, manifest says ${artifact.bytes}`);
+          if (sha256Hex(bytes) !== artifact.sha256)
+            failures.push(`${artifact.path}: sha256 differs from the manifest`);
+        } catch {
+          failures.push(`${artifact.path} (listed by ${component.name}) does not exist`);
+        }
+      }
+      const artifactNpz = component.artifacts.filter((a) => a.type === 'npz');
+      for (const a of artifactNpz) {
+        const status = npz.get(a.path)?.meta.status;
+        if (status !== undefined && status !== component.status)
+          failures.push(
+            `${component.name}: manifest status ${component.status}, NPZ meta status ${JSON.stringify(status)}`,
+          );
+      }
+      if ((component.status === 'ok' || component.status === 'empty') && component.artifacts.length === 0) {
+        failures.push(`${component.name} is ${component.status} but lists no artifacts`);
+      }
+    }
+    const listed = new Set(manifest.components.flatMap((c) => c.artifacts.map((a) => a.path)));
+    for (const file of npzFiles)
+      if (!listed.has(file)) failures.push(`${file} exists but no manifest component lists it`);
+    rules.push(
+      rule(
+        'manifest.artifacts',
+        'R-MAN-2, R-ST-3',
+        'every listed artifact exists with its sha256 and size; every NPZ is listed',
+        [`${checked} artifacts verified`],
+        failures,
+      ),
+    );
+  }
+
+  // R-SEG-3/4: union and index consistency.
+  if (frames) {
+    const failures: string[] = [];
+    const f = frames;
+    const union = f.union_frame_indices_source;
+    if (union.length !== f.total_frames)
+      failures.push(`union has ${union.length} indices, total_frames=${f.total_frames}`);
+    if (f.union_timestamps_sec.length !== f.total_frames)
+      failures.push(
+        `union_timestamps_sec has ${f.union_timestamps_sec.length} entries, total_frames=${f.total_frames}`,
+      );
+    for (let i = 1; i < union.length; i += 1) {
+      if ((union[i] ?? 0) <= (union[i - 1] ?? 0)) {
+        failures.push(`union_frame_indices_source not strictly increasing at ${i}`);
+        break;
+      }
+    }
+    const all = new Set<number>();
+    for (const [name, c] of Object.entries(f.metadata)) {
+      c.source_frame_indices.forEach((s) => all.add(s));
+      if (c.frame_indices.length !== c.num_indices)
+        failures.push(`${name}: num_indices=${c.num_indices} but ${c.frame_indices.length} indices`);
+      if (c.source_frame_indices.length !== c.num_source_indices)
+        failures.push(`${name}: num_source_indices mismatch`);
+      const bad = c.frame_indices.findIndex(
+        (u, k) => u >= f.total_frames || union[u] !== c.source_frame_indices[k],
+      );
+      if (bad >= 0)
+        failures.push(
+          `${name}: frame_indices[${bad}]=${c.frame_indices[bad]} is out of range or does not map to source_frame_indices[${bad}]=${c.source_frame_indices[bad]}`,
+        );
+      if (c.num_indices > c.budget.max)
+        failures.push(`${name}: ${c.num_indices} frames exceed its budget max ${c.budget.max}`);
+    }
+    const expectedUnion = [...all].sort((a, b) => a - b);
+    if (expectedUnion.join(',') !== union.join(','))
+      failures.push(
+        "union_frame_indices_source is not the sorted set of all components' source_frame_indices",
+      );
+    let next = 0;
+    for (const batch of f.batches) {
+      if (
+        batch.first_union_index !== next ||
+        batch.last_union_index - batch.first_union_index + 1 !== batch.count
+      ) {
+        failures.push(
+          `${batch.file}: covers ${batch.first_union_index}..${batch.last_union_index}, expected to start at ${next} with ${batch.count} frames`,
+        );
+      }
+      next = batch.last_union_index + 1;
+      try {
+        const handle = await open(join(runDir, FRAMES_DIR, batch.file), 'r');
+        const head = new Uint8Array(4096);
+        const size = (await handle.stat()).size;
+        await handle.read(head, 0, head.length, 0);
+        await handle.close();
+        const header = parseNpyHeader(head);
+        const want = [batch.count, f.analysis_height, f.analysis_width, 3];
+        if (header.descr !== '|u1' || header.shape.join(',') !== want.join(','))
+          failures.push(
+            `${batch.file}: ${header.descr} [${header.shape.join(', ')}], expected |u1 [${want.join(', ')}]`,
+          );
+        if (size !== header.dataOffset + want.reduce((a, b) => a * b, 1))
+          failures.push(`${batch.file}: size ${size} does not match its shape`);
+      } catch (error) {
+        failures.push(`${batch.file}: ${(error as Error).message}`);
+      }
+    }
+    if (next !== f.total_frames)
+      failures.push(`batches cover ${next} frames, total_frames=${f.total_frames}`);
+    for (const [file, content] of npz) {
+      const name = file.split('/')[0] ?? '';
+      const fi = content.arrays.frame_indices;
+      const own = f.metadata[name];
+      if (fi && own && Array.from(fi.data as Int32Array).join(',') !== own.frame_indices.join(',')) {
+        failures.push(`${file}: frame_indices differ from frames_dir metadata[${name}].frame_indices`);
+      }
+    }
+    rules.push(
+      rule(
+        'frames.union',
+        'R-SEG-3/4',
+        'union = sorted set of sources; every index < N and maps back; batches cover the union',
+        [
+          `N=${f.total_frames} union frames, ${Object.keys(f.metadata).length} components, ${f.batches.length} batches`,
+        ],
+        failures,
+      ),
+    );
+  }
+
+  // R-ST-2: no stray result files; no leftover temp files; no symlinks.
+  {
+    const failures: string[] = [];
+    for (const file of files) {
+      if (!ALLOWED_FILES.some((re) => re.test(file))) failures.push(`${file} is not an allowed result file`);
+      if ((await lstat(join(runDir, file))).isSymbolicLink()) failures.push(`${file} is a symlink`);
+    }
+    rules.push(
+      rule(
+        'store.layout',
+        'R-ST-1/2',
+        'only NPZ, the manifest, state files, segmenter outputs and _tmp_* scratch in the run directory',
+        [`${files.length} files, all allowed`],
+        failures,
+      ),
+    );
+  }
+
+  // R-PRV-1: no raw text outside _tmp_.
+  {
+    const failures: string[] = [];
+    for (const [file, content] of npz) {
+      for (const name of Object.keys(content.arrays))
+        if (RAW_TEXT_KEYS.has(name.toLowerCase())) failures.push(`${file}: array "${name}" holds raw text`);
+      const found: string[] = [];
+      findRawTextKeys(content.meta, 'meta', found);
+      failures.push(...found.map((k) => `${file}: ${k} holds raw text`));
+    }
+    if (manifest) {
+      const found: string[] = [];
+      findRawTextKeys(manifest, 'manifest', found);
+      failures.push(...found.map((k) => `manifest.json: ${k} holds raw text`));
+    }
+    rules.push(
+      rule(
+        'privacy.no_raw_text',
+        'R-PRV-1',
+        'no raw text keys (comments, transcripts, OCR strings) in artifacts or the manifest',
+        ['no raw text keys found'],
+        failures,
+      ),
+    );
+  }
+
+  return { runDir, pass: rules.every((r) => r.pass), rules };
+}

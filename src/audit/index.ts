@@ -1,0 +1,1 @@
+export { auditRun, RAW_TEXT_KEYS, type AuditReport, type RuleResult } from './audit.js';

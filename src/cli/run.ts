@@ -1,0 +1,157 @@
+import Table from 'cli-table3';
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import pc from 'picocolors';
+import type { Command } from 'commander';
+import { runVideo, type RunEvent } from '../orchestrator/index.js';
+import { formatMs, reportError } from './output.js';
+
+interface RunCliOptions {
+  platformId?: string;
+  videoId?: string;
+  runId?: string;
+  out: string;
+  profile: string;
+  json?: boolean;
+}
+
+type AnyTask = ListrTaskWrapper<unknown, never, never>;
+
+/**
+ * A live per-stage task list (listr2) driven by the orchestrator's events: the display is derived
+ * from events, never the other way round.
+ */
+class ProgressView {
+  private readonly stages = new Map<
+    string,
+    { task?: AnyTask; resolve?: () => void; reject?: (e: Error) => void; startedAt?: number }
+  >();
+  private listr: Promise<unknown> | null = null;
+
+  onEvent(event: RunEvent): void {
+    switch (event.type) {
+      case 'run_started': {
+        for (const name of event.stages) this.stages.set(name, {});
+        const list = new Listr(
+          event.stages.map((name) => ({
+            title: `${name} ${pc.dim('waiting')}`,
+            task: (_ctx: unknown, task: AnyTask) =>
+              new Promise<void>((resolve, reject) => {
+                const stage = this.stages.get(name);
+                if (stage) Object.assign(stage, { task, resolve, reject });
+              }),
+          })),
+          { concurrent: true, exitOnError: false },
+        );
+        this.listr = list.run().catch(() => undefined);
+        break;
+      }
+      case 'stage_started': {
+        const stage = this.stages.get(event.stage);
+        if (stage) {
+          stage.startedAt = performance.now();
+          if (stage.task) stage.task.title = event.stage;
+        }
+        break;
+      }
+      case 'stage_progress': {
+        const stage = this.stages.get(event.stage);
+        if (!stage?.task || event.total <= 0) break;
+        const fraction = Math.min(1, event.done / event.total);
+        const elapsed = (performance.now() - (stage.startedAt ?? performance.now())) / 1000;
+        const eta = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : Number.NaN;
+        const width = 20;
+        const bar = '█'.repeat(Math.round(fraction * width)).padEnd(width, '░');
+        stage.task.output = `${bar} ${event.done}/${event.total}${Number.isFinite(eta) ? ` ETA ${eta.toFixed(1)} s` : ''}`;
+        break;
+      }
+      case 'stage_finished': {
+        const stage = this.stages.get(event.stage);
+        if (!stage) break;
+        if (stage.task)
+          stage.task.title = `${event.stage} ${pc.dim(`${event.status} · ${formatMs(event.duration_ms)}`)}`;
+        if (event.status === 'error')
+          stage.reject?.(new Error(`${event.stage}: [${event.error_code}] ${event.error}`));
+        else stage.resolve?.();
+        break;
+      }
+      case 'run_finished':
+        break;
+    }
+  }
+
+  /** Ends the display: stages that never ran are shown as skipped. */
+  async close(): Promise<void> {
+    for (const stage of this.stages.values()) {
+      if (stage.task && stage.task.title && !stage.resolve) continue;
+      stage.task?.skip('skipped');
+      stage.resolve?.();
+    }
+    await this.listr;
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Run the pipeline on one video and write its artifacts to the result store.')
+    .argument('<video>', 'path of the input video')
+    .option('--platform-id <id>', 'platform id (default: local)')
+    .option('--video-id <id>', 'video id (default: derived from the file content hash)')
+    .option('--run-id <id>', 'run id (default: UTC timestamp + random suffix)')
+    .option('--out <dir>', 'result store root', 'result_store')
+    .option('--profile <name>', 'analysis profile', 'default')
+    .option('--json', 'print machine-readable progress lines (JSON) instead of the live view')
+    .action(async (video: string, options: RunCliOptions) => {
+      const view = options.json ? null : new ProgressView();
+      try {
+        const outcome = await runVideo({
+          videoPath: video,
+          storeRoot: options.out,
+          profile: options.profile,
+          ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),
+          ...(options.videoId !== undefined ? { videoId: options.videoId } : {}),
+          ...(options.runId !== undefined ? { runId: options.runId } : {}),
+          onEvent: (event) => {
+            if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+            else view?.onEvent(event);
+          },
+        });
+        await view?.close();
+        if (options.json) {
+          process.stdout.write(
+            `${JSON.stringify({ type: 'result', run_dir: outcome.runDir, status: outcome.status })}\n`,
+          );
+        } else {
+          const table = new Table({
+            head: ['component', 'status', 'time', 'artifacts', 'notes'],
+            style: { head: ['cyan'] },
+          });
+          for (const c of outcome.manifest.components) {
+            const status =
+              c.status === 'ok'
+                ? pc.green(c.status)
+                : c.status === 'error'
+                  ? pc.red(c.status)
+                  : pc.yellow(c.status);
+            const notes =
+              c.status === 'error' ? `[${c.error_code}] ${c.error}` : (c.empty_reason ?? c.notes ?? '');
+            table.push([
+              c.name,
+              status,
+              formatMs(c.duration_ms),
+              String(c.artifacts.length),
+              notes.slice(0, 70),
+            ]);
+          }
+          process.stdout.write(`${table.toString()}\n`);
+          process.stdout.write(
+            `run ${outcome.status === 'ok' ? pc.green('ok') : pc.red('failed')}: ${outcome.runDir}\n`,
+          );
+        }
+        process.exitCode = outcome.status === 'ok' ? 0 : 1;
+      } catch (error) {
+        await view?.close();
+        process.exitCode = reportError(error, options.json === true);
+      }
+    });
+}

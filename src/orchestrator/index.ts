@@ -1,0 +1,4 @@
+export { runVideo, type RunRequest, type RunOutcome } from './run.js';
+export { PROFILES, resolveProfile, type Profile, type ProfileComponent } from './profiles.js';
+export type { RunEvent, RunEventListener } from './events.js';
+export { buildMeta, writeComponentArtifact } from './artifact-writer.js';

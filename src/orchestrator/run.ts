@@ -1,0 +1,407 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  DataProcessorError,
+  FRAMES_DIR,
+  MANIFEST_SCHEMA_VERSION,
+  computeConfigHash,
+  dataprocessorVersion,
+  defaultRunId,
+  defaultVideoId,
+  toDataProcessorError,
+  validateId,
+  type AudioAccess,
+  type Component,
+  type ComponentContext,
+  type Manifest,
+  type ManifestComponent,
+  type RunIdentity,
+} from '../contracts/index.js';
+import { componentByName } from '../processors/index.js';
+import {
+  SAMPLING_POLICY_VERSION,
+  SEGMENTER_VERSION,
+  checkDuration,
+  frameAccessFor,
+  probeVideo,
+  resolveTool,
+  runSegmenter,
+  segmenterConfigSchema,
+  type SegmenterResult,
+} from '../segmenter/index.js';
+import { LocalResultStore, sha256File, updateManifest } from '../storage/index.js';
+import { writeComponentArtifact } from './artifact-writer.js';
+import type { RunEventListener } from './events.js';
+import { resolveProfile } from './profiles.js';
+
+export interface RunRequest {
+  videoPath: string;
+  /** Root of the result store. */
+  storeRoot: string;
+  platformId?: string;
+  videoId?: string;
+  runId?: string;
+  profile?: string;
+  /** Per-section overrides of the effective config (`segmenter`, `components.<name>`). */
+  config?: { segmenter?: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
+  onEvent?: RunEventListener;
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  identity: RunIdentity;
+  manifest: Manifest;
+  status: 'ok' | 'error';
+}
+
+const SEGMENTER_SCHEMA_VERSION = '1.0';
+
+function blankEntry(
+  name: string,
+  kind: ManifestComponent['kind'],
+  version: string,
+  schemaVersion: string,
+  required: boolean,
+): ManifestComponent {
+  return {
+    name,
+    kind,
+    status: 'skipped',
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    artifacts: [],
+    producer_version: version,
+    schema_version: schemaVersion,
+    device_used: null,
+    batch_size: null,
+    error: null,
+    error_code: null,
+    notes: null,
+    warnings: [],
+    models_used: [],
+    model_signature: null,
+    idempotency_key: null,
+    cache_hit: false,
+    retries: 0,
+    required,
+  };
+}
+
+/**
+ * The canonical entry point for one video (R-ORC-1): validates ids and input before anything is
+ * created, forms the run identity once, runs the Segmenter, then the profile's components
+ * (independent ones concurrently), and keeps the manifest current after every stage.
+ */
+export async function runVideo(request: RunRequest): Promise<RunOutcome> {
+  const emit = throttleProgress(request.onEvent ?? (() => undefined));
+  const started = performance.now();
+  // R-ID-4 / R-SEC-3: ids are checked before any path is built from them.
+  const platformId = validateId('--platform-id', request.platformId ?? 'local');
+  if (request.videoId !== undefined) validateId('--video-id', request.videoId);
+  const runId = validateId('--run-id', request.runId ?? defaultRunId());
+
+  const profile = resolveProfile(request.profile ?? 'default');
+  const components = profile.components.map((pc) => ({ ...pc, component: componentByName(pc.name) }));
+  const segmenterConfig = parseConfig('segmenter', segmenterConfigSchema, request.config?.segmenter ?? {});
+  const componentConfigs = Object.fromEntries(
+    components.map(({ component }) => [
+      component.name,
+      parseConfig(component.name, component.configSchema, request.config?.components?.[component.name] ?? {}),
+    ]),
+  );
+
+  // R-SEG-2: tools first, then the input; nothing is created until both pass.
+  resolveTool('ffmpeg');
+  resolveTool('ffprobe');
+  const videoPath = resolve(request.videoPath);
+  const probe = await probeVideo(videoPath, {
+    timeoutMs: segmenterConfig.probe_timeout_sec * 1000,
+    maxFileBytes: segmenterConfig.max_file_bytes,
+    maxDurationSec: segmenterConfig.max_duration_sec,
+  });
+  checkDuration(probe, segmenterConfig.min_duration_sec, segmenterConfig.max_duration_sec);
+  const videoId = request.videoId ?? defaultVideoId(await sha256File(videoPath));
+
+  const budgets = new Map(
+    components
+      .filter(({ component }) => component.budget)
+      .map(({ component }) => [component.name, component.budget!]),
+  );
+  // R-ID-2: everything that changes results is in the effective config, so in its hash.
+  const effectiveConfig = {
+    profile: profile.name,
+    profile_components: profile.components,
+    segmenter: segmenterConfig,
+    components: componentConfigs,
+    sampling: { policy: SAMPLING_POLICY_VERSION, budgets: Object.fromEntries(budgets) },
+    models: {},
+  };
+  const identity: RunIdentity = {
+    platform_id: platformId,
+    video_id: videoId,
+    run_id: runId,
+    config_hash: computeConfigHash(effectiveConfig),
+    sampling_policy_version: SAMPLING_POLICY_VERSION,
+    dataprocessor_version: dataprocessorVersion().version,
+  };
+
+  const store = new LocalResultStore(resolve(request.storeRoot));
+  const runDir = store.runDir(platformId, videoId, runId);
+  if (existsSync(runDir)) {
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `Run ${platformId}/${videoId}/${runId} already exists at ${runDir}; choose another --run-id.`,
+    );
+  }
+  await mkdir(runDir, { recursive: true });
+  const now = new Date().toISOString();
+  const stageNames = ['segmenter', ...components.map(({ component }) => component.name)];
+  const base: Manifest = {
+    schema_version: MANIFEST_SCHEMA_VERSION,
+    run: {
+      ...identity,
+      created_at: now,
+      updated_at: now,
+      frames_dir: FRAMES_DIR,
+      root_path: runDir,
+      profile: profile.name,
+      models: {},
+      status: 'running',
+      error: null,
+      error_code: null,
+    },
+    components: [
+      blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
+      ...components.map(({ component, required }) =>
+        blankEntry(
+          component.name,
+          component.kind,
+          component.version,
+          component.schema.schemaVersion,
+          required,
+        ),
+      ),
+    ],
+  };
+  let manifest = await updateManifest(runDir, {}, base);
+  emit({ type: 'run_started', run_dir: runDir, run_id: runId, video_id: videoId, stages: stageNames });
+
+  const touch = (): { updated_at: string } => ({ updated_at: new Date().toISOString() });
+
+  // Segmenter
+  emit({ type: 'stage_started', stage: 'segmenter' });
+  const segStart = new Date();
+  let segmented: SegmenterResult;
+  try {
+    segmented = await runSegmenter({
+      probe,
+      identity,
+      runDir,
+      budgets,
+      config: segmenterConfig,
+      ...(request.signal ? { signal: request.signal } : {}),
+      onProgress: (done, total) => emit({ type: 'stage_progress', stage: 'segmenter', done, total }),
+    });
+  } catch (error) {
+    const failure = toDataProcessorError(error);
+    if (failure.code === 'INPUT_UNREADABLE') {
+      // The input was never a valid video: leave nothing that could be taken for a result (R-SEG-2).
+      await store.removeRun(runDir);
+    } else {
+      await updateManifest(runDir, {
+        run: { ...touch(), status: 'error', error: failure.message, error_code: failure.code },
+        components: [
+          {
+            ...blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
+            status: 'error',
+            error: failure.message,
+            error_code: failure.code,
+            started_at: segStart.toISOString(),
+            finished_at: new Date().toISOString(),
+            duration_ms: Date.now() - segStart.getTime(),
+          },
+        ],
+      });
+    }
+    emit({
+      type: 'stage_finished',
+      stage: 'segmenter',
+      status: 'error',
+      duration_ms: Date.now() - segStart.getTime(),
+      error_code: failure.code,
+      error: failure.message,
+      notes: null,
+    });
+    throw failure;
+  }
+  const segEntry: ManifestComponent = {
+    ...blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
+    status: 'ok',
+    started_at: segStart.toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: Date.now() - segStart.getTime(),
+    artifacts: segmented.artifacts,
+    device_used: 'cpu',
+    batch_size: segmented.frames.batch_size,
+    notes: `${segmented.frames.total_frames} union frames of ${segmented.frames.source_total_frames}; ${segmented.frames.analysis_width}x${segmented.frames.analysis_height}; audio: ${segmented.audio.has_audio ? 'yes' : 'none'}`,
+  };
+  manifest = await updateManifest(runDir, { run: touch(), components: [segEntry] });
+  emit({
+    type: 'stage_finished',
+    stage: 'segmenter',
+    status: 'ok',
+    duration_ms: segEntry.duration_ms ?? 0,
+    error_code: null,
+    error: null,
+    notes: segEntry.notes,
+  });
+
+  const audio: AudioAccess = {
+    hasAudio: segmented.audio.has_audio,
+    wavPath: segmented.audio.file ? resolve(runDir, 'audio', segmented.audio.file) : null,
+    sampleRate: segmented.audio.sample_rate,
+    channels: segmented.audio.channels,
+    durationSec: segmented.audio.duration_sec,
+  };
+
+  // Components: all of the baseline's components depend only on the Segmenter, so they run concurrently.
+  const controller = new AbortController();
+  request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  const entries = await Promise.all(
+    components.map(async ({ component, required }) => {
+      const entry = await runComponent(component, required, componentConfigs[component.name], {
+        store,
+        runDir,
+        identity,
+        frames: segmented.frames,
+        audio,
+        signal: controller.signal,
+        emit,
+      });
+      manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
+      return entry;
+    }),
+  );
+  const failedRequired = entries.find((e) => e.status === 'error' && e.required);
+  manifest = await updateManifest(runDir, {
+    run: {
+      ...touch(),
+      status: failedRequired ? 'error' : 'ok',
+      error: failedRequired ? `${failedRequired.name}: ${failedRequired.error}` : null,
+      error_code: failedRequired?.error_code ?? null,
+    },
+  });
+  const status = failedRequired ? 'error' : 'ok';
+  emit({ type: 'run_finished', run_dir: runDir, status, duration_ms: performance.now() - started });
+  return { runDir, identity, manifest, status };
+}
+
+interface ComponentRunEnv {
+  store: LocalResultStore;
+  runDir: string;
+  identity: RunIdentity;
+  frames: SegmenterResult['frames'];
+  audio: AudioAccess;
+  signal: AbortSignal;
+  emit: RunEventListener;
+}
+
+async function runComponent(
+  component: Component,
+  required: boolean,
+  config: unknown,
+  env: ComponentRunEnv,
+): Promise<ManifestComponent> {
+  const startedAt = new Date();
+  env.emit({ type: 'stage_started', stage: component.name });
+  const entry = blankEntry(
+    component.name,
+    component.kind,
+    component.version,
+    component.schema.schemaVersion,
+    required,
+  );
+  entry.started_at = startedAt.toISOString();
+  try {
+    const ctx: ComponentContext<unknown> = {
+      identity: env.identity,
+      runDir: env.runDir,
+      config,
+      frames: component.budget ? frameAccessFor(env.runDir, env.frames, component.name) : null,
+      audio: env.audio,
+      progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
+      signal: env.signal,
+    };
+    const result = await component.run(ctx);
+    const { ref } = await writeComponentArtifact(
+      env.store,
+      env.runDir,
+      component,
+      env.identity,
+      result,
+      component.knownSymbols?.(ctx) ?? {},
+    );
+    Object.assign(entry, {
+      status: result.status,
+      artifacts: [ref],
+      device_used: result.deviceUsed ?? 'cpu',
+      batch_size: result.batchSize ?? 1,
+      notes: result.notes ?? null,
+      warnings: result.warnings ?? [],
+      models_used: result.modelsUsed ?? [],
+      empty_reason: result.status === 'empty' ? result.emptyReason : null,
+    });
+  } catch (error) {
+    const failure = toDataProcessorError(error);
+    Object.assign(entry, { status: 'error', error: failure.message, error_code: failure.code });
+  }
+  entry.finished_at = new Date().toISOString();
+  entry.duration_ms = Date.now() - startedAt.getTime();
+  env.emit({
+    type: 'stage_finished',
+    stage: component.name,
+    status: entry.status,
+    duration_ms: entry.duration_ms,
+    error_code: entry.error_code,
+    error: entry.error,
+    notes: entry.notes,
+  });
+  return entry;
+}
+
+/** Passes every event through, but progress at most every 200 ms per stage (and always the last). */
+function throttleProgress(listener: RunEventListener, intervalMs = 200): RunEventListener {
+  const last = new Map<string, number>();
+  return (event) => {
+    if (event.type === 'stage_progress') {
+      const now = performance.now();
+      if (event.done < event.total && now - (last.get(event.stage) ?? -Infinity) < intervalMs) return;
+      last.set(event.stage, now);
+    }
+    listener(event);
+  };
+}
+
+function parseConfig<T>(
+  section: string,
+  schema: {
+    safeParse(
+      input: unknown,
+    ):
+      | { success: true; data: T }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  input: unknown,
+): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const what = parsed.error.issues
+      .map((i) => `${[section, ...i.path.map(String)].join('.')}: ${i.message}`)
+      .join('; ');
+    throw new DataProcessorError('INPUT_INVALID', `Invalid configuration: ${what}.`);
+  }
+  return parsed.data;
+}

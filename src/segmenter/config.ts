@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Segmenter configuration with its defaults (R-SEG-1/4/5, R-SEC-2). Part of the effective config. */
+export const segmenterConfigSchema = z
+  .object({
+    /** Analysis height in pixels; never upscaled; width follows the display aspect, rounded to even. */
+    analysis_height: z.number().int().min(32).max(1080).default(320),
+    /** Memory bound of one `batch_*.npy` file; frames per batch = floor(bound / frame bytes). */
+    batch_bytes_limit: z
+      .number()
+      .int()
+      .min(1 << 20)
+      .default(64 * 1024 * 1024),
+    /** R-SEG-1 duration contract. */
+    min_duration_sec: z.number().nonnegative().default(5),
+    max_duration_sec: z
+      .number()
+      .positive()
+      .default(20 * 60),
+    /** R-SEC-2 caps. */
+    max_file_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024 * 1024),
+    probe_timeout_sec: z.number().positive().default(60),
+    /** Decode wall-clock limit: this many seconds per minute of video, at least 120 s. */
+    decode_timeout_sec_per_min: z.number().positive().default(120),
+  })
+  .strict();
+export type SegmenterConfig = z.infer<typeof segmenterConfigSchema>;

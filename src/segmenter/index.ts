@@ -1,0 +1,14 @@
+export { segmenterConfigSchema, type SegmenterConfig } from './config.js';
+export { probeVideo, checkDuration, type VideoProbe, type ProbeLimits } from './probe.js';
+export {
+  resolveTool,
+  inputArgs,
+  runTool,
+  spawnTool,
+  resetToolCache,
+  INPUT_FORMAT_WHITELIST,
+} from './ffmpeg.js';
+export { SAMPLING_POLICY_VERSION, frameCount, sampleSourceIndices, planUnion } from './sampling.js';
+export { FfmpegCliFrameSource, selectExpression, videoFilter, type FrameSource } from './frame-source.js';
+export { readFramesMetadata, frameAccessFor } from './frames-dir.js';
+export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';

@@ -1,0 +1,198 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AUDIO_DIR,
+  AUDIO_FILE,
+  FRAMES_DIR,
+  METADATA_FILE,
+  audioMetadataSchema,
+  framesMetadataSchema,
+  type ArtifactRef,
+  type AudioMetadata,
+  type FrameBudget,
+  type FramesMetadata,
+  type RunIdentity,
+} from '../contracts/index.js';
+import { sha256File, writeFileAtomic } from '../storage/index.js';
+import type { SegmenterConfig } from './config.js';
+import { FfmpegCliFrameSource, type FrameSource } from './frame-source.js';
+import { FrameBatchWriter } from './frames-dir.js';
+import type { VideoProbe } from './probe.js';
+import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
+
+export const SEGMENTER_VERSION = '0.1.0';
+
+/** Analysis size (R-SEG-5): height `target` (never upscaled), width from the display aspect, both even. */
+export function analysisSize(probe: VideoProbe, targetHeight: number): { width: number; height: number } {
+  const even = (v: number): number => Math.max(2, 2 * Math.round(v / 2));
+  const height = even(Math.min(targetHeight, probe.video.displayHeight));
+  const width = even((height * probe.video.displayWidth) / probe.video.displayHeight);
+  return { width, height };
+}
+
+export interface SegmenterRequest {
+  probe: VideoProbe;
+  identity: RunIdentity;
+  runDir: string;
+  /** Frame budgets of the components that read frames, by component name. */
+  budgets: ReadonlyMap<string, FrameBudget>;
+  config: SegmenterConfig;
+  frameSource?: FrameSource;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SegmenterResult {
+  frames: FramesMetadata;
+  audio: AudioMetadata;
+  artifacts: ArtifactRef[];
+  decodeWallMs: number;
+}
+
+/**
+ * Plans the union of all components' frames, decodes the video once (frames + audio in the same
+ * ffmpeg pass) and writes `frames_dir/` and `audio/` with their metadata (R-SEG-3/4/6).
+ */
+export async function runSegmenter(request: SegmenterRequest): Promise<SegmenterResult> {
+  const { probe, identity, runDir, config } = request;
+  const timestamps = probe.video.frameTimestampsSec;
+  const plan = planUnion(timestamps, probe.durationSec, request.budgets);
+  const { width, height } = analysisSize(probe, config.analysis_height);
+  const frameBytes = width * height * 3;
+  const batchSize = Math.max(1, Math.floor(config.batch_bytes_limit / frameBytes));
+  const framesDir = join(runDir, FRAMES_DIR);
+  const audioDir = join(runDir, AUDIO_DIR);
+  const scratchDir = join(runDir, '_tmp_segmenter');
+  await mkdir(framesDir, { recursive: true });
+  await mkdir(audioDir, { recursive: true });
+
+  const writer = new FrameBatchWriter(framesDir, plan.unionSource.length, batchSize, width, height);
+  const source = request.frameSource ?? new FfmpegCliFrameSource();
+  const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
+  const total = plan.unionSource.length;
+  let stats;
+  try {
+    stats = await source.extract(
+      {
+        probe,
+        unionSource: plan.unionSource,
+        width,
+        height,
+        audioOutputPath: audioPath,
+        scratchDir,
+        timeoutMs: Math.max(120, (config.decode_timeout_sec_per_min * probe.durationSec) / 60) * 1000,
+        ...(request.signal ? { signal: request.signal } : {}),
+        onProgress: (done) => request.onProgress?.(done, total),
+      },
+      writer.write,
+    );
+    writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  } finally {
+    await rm(scratchDir, { recursive: true, force: true });
+  }
+
+  const createdAt = new Date().toISOString();
+  const unionTimestamps = Array.from(plan.unionSource, (s) => timestamps[s] ?? Number.NaN);
+  const metadata: FramesMetadata = framesMetadataSchema.parse({
+    ...identity,
+    video_path: probe.path,
+    source_fps: probe.video.fps,
+    fps: probe.video.fps,
+    analysis_fps: probe.durationSec > 0 ? total / probe.durationSec : 0,
+    analysis_width: width,
+    analysis_height: height,
+    width,
+    height,
+    channels: 3,
+    color_space: 'RGB',
+    chunk_size: 1,
+    batch_size: batchSize,
+    cache_size: batchSize,
+    batches: writer.written.map((w) => ({
+      file: w.file,
+      first_union_index: w.first,
+      last_union_index: w.first + w.count - 1,
+      count: w.count,
+    })),
+    total_frames: total,
+    union_frame_indices_source: Array.from(plan.unionSource),
+    union_timestamps_sec: unionTimestamps,
+    source_total_frames: timestamps.length,
+    // No seeking yet: the decoder reads every frame of the stream.
+    source_total_frames_read: timestamps.length,
+    duration_sec: probe.durationSec,
+    rotation_deg: probe.video.rotationDeg,
+    sampling_policy: {
+      version: SAMPLING_POLICY_VERSION,
+      rule: 'min(total, clamp(round(targetPerMinute*duration/60), min, max)); evenly spaced in presentation time',
+    },
+    created_at: createdAt,
+    metadata: Object.fromEntries(
+      [...plan.perComponent].map(([name, p]) => [
+        name,
+        {
+          frame_indices: Array.from(p.unionIndices),
+          source_frame_indices: Array.from(p.sourceIndices),
+          num_indices: p.unionIndices.length,
+          num_source_indices: p.sourceIndices.length,
+          budget: p.budget,
+          bucket: null,
+        },
+      ]),
+    ),
+  });
+  const framesMetaRef = await writeFileAtomic(join(framesDir, METADATA_FILE), JSON.stringify(metadata));
+
+  const audioArtifacts: ArtifactRef[] = [];
+  let audioDuration = 0;
+  if (audioPath) {
+    const bytes = (await stat(audioPath)).size;
+    audioArtifacts.push({
+      path: `${AUDIO_DIR}/${AUDIO_FILE}`,
+      type: 'wav',
+      sha256: await sha256File(audioPath),
+      bytes,
+    });
+    const channels = Math.min(2, Math.max(1, probe.audio?.channels ?? 1));
+    audioDuration = Math.max(0, bytes - 80) / (4 * channels * 48000);
+  }
+  const audio: AudioMetadata = audioMetadataSchema.parse({
+    ...identity,
+    has_audio: audioPath !== null,
+    file: audioPath ? AUDIO_FILE : null,
+    sample_rate: 48000,
+    channels: probe.audio ? Math.min(2, Math.max(1, probe.audio.channels)) : 0,
+    source_channels: probe.audio?.channels ?? 0,
+    source_codec: probe.audio?.codec ?? null,
+    source_stream_index: probe.audio?.streamIndex ?? null,
+    duration_sec: audioDuration,
+    sample_format: 'f32le',
+    created_at: createdAt,
+  });
+  const audioMetaRef = await writeFileAtomic(join(audioDir, METADATA_FILE), JSON.stringify(audio));
+
+  return {
+    frames: metadata,
+    audio,
+    artifacts: [
+      ...writer.artifacts(FRAMES_DIR),
+      {
+        path: `${FRAMES_DIR}/${METADATA_FILE}`,
+        type: 'json',
+        sha256: framesMetaRef.sha256,
+        bytes: framesMetaRef.bytes,
+      },
+      ...audioArtifacts,
+      {
+        path: `${AUDIO_DIR}/${METADATA_FILE}`,
+        type: 'json',
+        sha256: audioMetaRef.sha256,
+        bytes: audioMetaRef.bytes,
+      },
+    ],
+    decodeWallMs: stats.wallMs,
+  };
+}

@@ -1,0 +1,14 @@
+export {
+  writeFileAtomic,
+  openAtomicWriter,
+  commitFile,
+  sha256File,
+  removeStaleTemps,
+  fsyncDir,
+  TEMP_PREFIX,
+  type AtomicWriter,
+  type WrittenFile,
+} from './atomic.js';
+export { withLock, type LockOptions } from './lock.js';
+export { LocalResultStore, type ResultStore, type StoredArtifact } from './result-store.js';
+export { readManifest, updateManifest, verifyManifestArtifacts, MANIFEST_FILE } from './manifest-store.js';

@@ -124,6 +124,59 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
   });
 });
 
+describe('empty audio cases are valid artifacts, not errors (R-NPZ-3)', () => {
+  const dir = makeTempDir('empty');
+  const store = join(dir, 'store');
+
+  function runAndRead(
+    video: string,
+    runId: string,
+  ): { meta: Record<string, unknown>; integrated: unknown; auditCode: number | null } {
+    const r = cli(['run', video, '--out', store, '--video-id', 'v', '--run-id', runId]);
+    expect(r.code, r.stderr).toBe(0);
+    const runDir = join(store, 'local', 'v', runId);
+    const { meta, arrays } = loadNpzWithNumpy(join(runDir, 'loudness_extractor', 'loudness.npz'));
+    return { meta, integrated: arrays.integrated_lufs?.values, auditCode: cli(['audit', runDir]).code };
+  }
+
+  it('a video without an audio stream gives loudness status=empty, no_audio_stream, NaN values, and passes audit', () => {
+    const video = join(dir, 'silent_video.mp4');
+    makeShotVideo(video, { shotSeconds: [3, 3], toneDbfs: null });
+    const { meta, integrated, auditCode } = runAndRead(video, 'noaudio');
+    expect(meta.status).toBe('empty');
+    expect(meta.empty_reason).toBe('no_audio_stream');
+    expect(meta.integrated_lufs).toBeNull();
+    expect(integrated).toBe('NaN');
+    expect(auditCode).toBe(0);
+  });
+
+  it('a digitally silent track gives status=empty, silent_audio, and passes audit', () => {
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240:r=25:d=6',
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=48000:cl=stereo',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'pcm_s16le',
+      join(dir, 'silence.mkv'),
+    ]);
+    const { meta, auditCode } = runAndRead(join(dir, 'silence.mkv'), 'silent');
+    expect(meta.status).toBe('empty');
+    expect(meta.empty_reason).toBe('silent_audio');
+    expect(auditCode).toBe(0);
+  });
+});
+
 describe('dataprocessor run on bad input', () => {
   const dir = makeTempDir('bad');
   const store = join(dir, 'store');

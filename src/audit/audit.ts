@@ -13,12 +13,12 @@ import {
   manifestSchema,
   npzMetaSchema,
   parseNpyHeader,
-  sha256Hex,
   type Manifest,
   type NpzFile,
 } from '../contracts/index.js';
 import type { z } from 'zod';
 import { findComponent } from '../processors/index.js';
+import { verifyManifestArtifacts } from '../storage/index.js';
 
 /** The result of one rule: PASS/FAIL with evidence a person can check. */
 export interface RuleResult {
@@ -294,20 +294,9 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
   // R-MAN-2 / R-ST-3: manifest artifacts exist with matching digests; components consistent.
   if (manifest) {
     const failures: string[] = [];
-    let checked = 0;
+    const checked = manifest.components.reduce((n, c) => n + c.artifacts.length, 0);
+    failures.push(...(await verifyManifestArtifacts(runDir, manifest)));
     for (const component of manifest.components) {
-      for (const artifact of component.artifacts) {
-        try {
-          const bytes = await readFile(join(runDir, artifact.path));
-          checked += 1;
-          if (bytes.length !== artifact.bytes)
-            failures.push(`${artifact.path}: ${bytes.length} bytes, manifest says ${artifact.bytes}`);
-          if (sha256Hex(bytes) !== artifact.sha256)
-            failures.push(`${artifact.path}: sha256 differs from the manifest`);
-        } catch {
-          failures.push(`${artifact.path} (listed by ${component.name}) does not exist`);
-        }
-      }
       const artifactNpz = component.artifacts.filter((a) => a.type === 'npz');
       for (const a of artifactNpz) {
         const status = npz.get(a.path)?.meta.status;

@@ -25,11 +25,18 @@ export function runInWorker<T>(
   if (fromSource && !existsSync(fileURLToPath(taskUrl)) && taskUrl.pathname.endsWith('.js')) {
     taskUrl = new URL(taskUrl.href.replace(/\.js$/, '.ts'));
   }
-  const worker = new Worker(entry, {
+  const workerOptions = {
     workerData: { moduleUrl: taskUrl.href, input },
-    ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     ...(options.transferList ? { transferList: options.transferList } : {}),
-  });
+  };
+  // From sources, a tiny bootstrap registers tsx's loader in the worker before importing the
+  // TypeScript entry (`--import tsx` in execArgv does not reach a worker's entry on Node 20).
+  const worker = fromSource
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
+        { ...workerOptions, eval: true },
+      )
+    : new Worker(entry, workerOptions);
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const onAbort = (): void => {

@@ -2,7 +2,7 @@
  * Content-based shot boundary detection over sampled frames (pure functions, no I/O).
  *
  * Per frame, one pass over the pixels (every 2nd pixel of every 2nd row) builds a 128-bin joint
- * Y/U/V colour histogram (8×4×4) and a 16×16 grid of mean luma. The transition score between
+ * Y/U/V colour histogram (8×4×4, soft-binned) and a 16×16 grid of mean luma. The transition score between
  * consecutive sampled frames combines the histogram's L1 distance (what changed in colour
  * content) and the grid's mean absolute difference (what changed in layout); both are in [0, 1].
  */
@@ -13,6 +13,38 @@ export const GRID = 16;
 export interface FrameFeatures {
   histogram: Float32Array;
   grid: Float32Array;
+}
+
+/** Bin position of a value for `bins` equal bins over 0..255, centred (so 0.5 lies mid-bin). */
+function position(value: number, bins: number): [number, number, number] {
+  const p = Math.min(bins - 1, Math.max(0, (value * bins) / 256 - 0.5));
+  const lo = Math.floor(p);
+  return [lo, Math.min(bins - 1, lo + 1), p - lo];
+}
+
+/**
+ * Adds one pixel to the 8×4×4 histogram with trilinear soft binning: a pixel's weight is shared
+ * between neighbouring bins, so a gradual change (a fade) moves mass smoothly instead of making a
+ * spike each time values cross a bin edge.
+ */
+function addSoft(histogram: Float32Array, luma: number, u: number, v: number): void {
+  const [y0, y1, fy] = position(luma, 8);
+  const [u0, u1, fu] = position(u, 4);
+  const [v0, v1, fv] = position(v, 4);
+  for (const [yb, wy] of [
+    [y0, 1 - fy],
+    [y1, fy],
+  ] as const) {
+    for (const [ub, wu] of [
+      [u0, 1 - fu],
+      [u1, fu],
+    ] as const) {
+      const wyu = wy * wu;
+      const base = (yb << 4) | (ub << 2);
+      histogram[base | v0] = (histogram[base | v0] as number) + wyu * (1 - fv);
+      histogram[base | v1] = (histogram[base | v1] as number) + wyu * fv;
+    }
+  }
 }
 
 /** Features of one RGB24 frame at `pixels[offset …]`. */
@@ -38,8 +70,7 @@ export function frameFeatures(
       const luma = (77 * r + 150 * g + 29 * b) >> 8;
       const u = ((-43 * r - 85 * g + 128 * b) >> 8) + 128;
       const v = ((128 * r - 107 * g - 21 * b) >> 8) + 128;
-      const bin = ((luma >> 5) << 4) | ((u >> 6) << 2) | (v >> 6);
-      histogram[bin] = (histogram[bin] as number) + 1;
+      addSoft(histogram, luma, u, v);
       const cell = gy * GRID + Math.min(GRID - 1, Math.floor((x * GRID) / width));
       gridSum[cell] = (gridSum[cell] as number) + luma;
       gridCount[cell] = (gridCount[cell] as number) + 1;

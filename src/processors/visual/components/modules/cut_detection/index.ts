@@ -9,7 +9,7 @@ const configSchema = z
     local_ratio: z.number().min(1).default(2.5),
     local_window: z.number().int().min(1).max(50).default(8),
     min_shot_sec: z.number().min(0).default(0.4),
-    gradual_threshold: z.number().min(0).max(1).default(0.08),
+    gradual_threshold: z.number().min(0).max(1).default(0.05),
     gradual_min_frames: z.number().int().min(2).default(4),
     batch_size: z.number().int().min(1).max(1024).default(64),
   })

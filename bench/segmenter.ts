@@ -1,0 +1,139 @@
+// Segmenter speed (R-PERF-1): wall time of the Segmenter (probe + one decode pass writing
+// frames_dir and audio/) over the wall time of `ffmpeg -i X -f null -` on the same file, measured
+// in the same run. Usage: npx tsx bench/segmenter.ts [--long]   (--long adds a 10 min 720p video)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { computeConfigHash, type RunIdentity } from '../src/contracts/index.js';
+import { COMPONENTS } from '../src/processors/index.js';
+import {
+  probeVideo,
+  runSegmenter,
+  segmenterConfigSchema,
+  SAMPLING_POLICY_VERSION,
+} from '../src/segmenter/index.js';
+
+const dir = join(import.meta.dirname, '..', '.tmp', 'bench');
+mkdirSync(dir, { recursive: true });
+
+interface Case {
+  name: string;
+  width: number;
+  height: number;
+  seconds: number;
+}
+const cases: Case[] = [
+  { name: '60s_720p', width: 1280, height: 720, seconds: 60 },
+  { name: '60s_1080p', width: 1920, height: 1080, seconds: 60 },
+];
+if (process.argv.includes('--long'))
+  cases.push({ name: '10min_720p', width: 1280, height: 720, seconds: 600 });
+
+function generate(c: Case): string {
+  const path = join(dir, `${c.name}.mp4`);
+  if (existsSync(path)) return path;
+  // Three different sources so the content changes; H.264 with B-frames, GOP 2 s, AAC audio.
+  const third = c.seconds / 3;
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=${c.width}x${c.height}:r=30:d=${third}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `mandelbrot=s=${c.width}x${c.height}:r=30,trim=duration=${third}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `smptehdbars=s=${c.width}x${c.height}:r=30:d=${third}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=f=440:d=${c.seconds}`,
+    '-filter_complex',
+    '[0:v][1:v][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]',
+    '-map',
+    '[v]',
+    '-map',
+    '3:a',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    '60',
+    '-bf',
+    '2',
+    '-c:a',
+    'aac',
+    path,
+  ]);
+  return path;
+}
+
+function decodeOnlyMs(path: string): number {
+  const t = performance.now();
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', path, '-f', 'null', '-']);
+  if (r.status !== 0) throw new Error(String(r.stderr));
+  return performance.now() - t;
+}
+
+async function segmenterMs(
+  path: string,
+  runDir: string,
+): Promise<{ ms: number; frames: number; source: number }> {
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const config = segmenterConfigSchema.parse({});
+  const budgets = new Map(COMPONENTS.filter((c) => c.budget).map((c) => [c.name, c.budget!]));
+  const identity: RunIdentity = {
+    platform_id: 'bench',
+    video_id: 'bench',
+    run_id: 'bench',
+    config_hash: computeConfigHash({ bench: true }),
+    sampling_policy_version: SAMPLING_POLICY_VERSION,
+    dataprocessor_version: 'bench',
+  };
+  const t = performance.now();
+  const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
+  const result = await runSegmenter({ probe, identity, runDir, budgets, config });
+  return {
+    ms: performance.now() - t,
+    frames: result.frames.total_frames,
+    source: result.frames.source_total_frames,
+  };
+}
+
+const rows: string[] = [];
+for (const c of cases) {
+  const path = generate(c);
+  const runDir = join(dir, 'run', c.name);
+  // Warm the page cache once, then alternate to share any drift.
+  decodeOnlyMs(path);
+  const decode: number[] = [];
+  const seg: number[] = [];
+  let info = { frames: 0, source: 0 };
+  for (let i = 0; i < 3; i += 1) {
+    decode.push(decodeOnlyMs(path));
+    const s = await segmenterMs(path, runDir);
+    seg.push(s.ms);
+    info = s;
+  }
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+  const d = median(decode);
+  const s = median(seg);
+  rows.push(
+    `${c.name.padEnd(12)} decode-only ${(d / 1000).toFixed(2)} s  segmenter ${(s / 1000).toFixed(2)} s  ratio ${(s / d).toFixed(3)}  union ${info.frames}/${info.source} frames`,
+  );
+  rmSync(runDir, { recursive: true, force: true });
+}
+console.log(`ffmpeg: ${execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0]}`);
+console.log(rows.join('\n'));
+console.log(
+  `node peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (the ffmpeg child is not included)`,
+);

@@ -135,7 +135,10 @@ describe('dataprocessor audit', () => {
 
   it('the CLI prints PASS/FAIL per rule and exits 1 on FAIL', () => {
     const run = join(store, 'local', 'v1', 'extrajson');
-    const r = spawnSync(process.execPath, [BIN, 'audit', run], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'audit', run], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/FAIL store\.layout/);
     expect(r.stdout).toMatch(/PASS identity\.agreement/);

@@ -20,7 +20,11 @@ function cli(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 180_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...env, NO_COLOR: '1' },
+    timeout: 180_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -86,7 +86,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       },
       writer.write,
     );
-    writer.finish();
+    await writer.finish();
   } catch (error) {
     await writer.abort();
     throw error;

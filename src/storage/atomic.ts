@@ -47,6 +47,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 
 export interface AtomicWriter {
   write(chunk: Uint8Array): Promise<void>;
+  /** Writes several chunks with one system call (no copy). */
+  writev(chunks: Uint8Array[]): Promise<void>;
   /** fsync, rename into place, fsync the directory; returns the digest of what was written. */
   commit(): Promise<WrittenFile>;
   /** Removes the temp file; the target is untouched. */
@@ -78,6 +80,32 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
       }
       hash.update(chunk);
       bytes += chunk.length;
+    },
+    async writev(chunks: Uint8Array[]): Promise<void> {
+      if (!handle) throw new StorageError(`write after close on ${path}`);
+      let pending = chunks;
+      try {
+        while (pending.length > 0) {
+          const { bytesWritten } = await handle.writev(pending);
+          // A short write: drop what was written and retry the rest.
+          let left = bytesWritten;
+          const rest: Uint8Array[] = [];
+          for (const chunk of pending) {
+            if (left >= chunk.length) left -= chunk.length;
+            else {
+              rest.push(left > 0 ? chunk.subarray(left) : chunk);
+              left = 0;
+            }
+          }
+          pending = rest;
+        }
+      } catch (error) {
+        throw wrap(error, `cannot write ${path}`);
+      }
+      for (const chunk of chunks) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
     },
     async commit(): Promise<WrittenFile> {
       if (!handle) throw new StorageError(`commit after close on ${path}`);

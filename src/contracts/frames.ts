@@ -82,7 +82,10 @@ export const audioMetadataSchema = runIdentitySchema
     channels: z.number().int().nonnegative(),
     source_channels: z.number().int().nonnegative(),
     source_codec: z.string().nullable(),
+    /** Index (in the container) of the audio stream used: the default one, else the first. */
     source_stream_index: z.number().int().nullable(),
+    /** Audio streams in the container. */
+    source_audio_streams: z.number().int().nonnegative(),
     duration_sec: z.number().nonnegative(),
     sample_format: z.literal('f32le'),
     created_at: isoUtc,

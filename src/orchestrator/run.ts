@@ -121,6 +121,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     timeoutMs: segmenterConfig.probe_timeout_sec * 1000,
     maxFileBytes: segmenterConfig.max_file_bytes,
     maxDurationSec: segmenterConfig.max_duration_sec,
+    memoryLimitMb: segmenterConfig.decode_memory_limit_mb,
   });
   checkDuration(probe, segmenterConfig.min_duration_sec, segmenterConfig.max_duration_sec);
   const videoId = request.videoId ?? defaultVideoId(await sha256File(videoPath));

@@ -24,6 +24,8 @@ export const segmenterConfigSchema = z
       .positive()
       .default(8 * 1024 * 1024 * 1024),
     probe_timeout_sec: z.number().positive().default(60),
+    /** Address-space bound of every ffmpeg/ffprobe process (MiB); 1080p decoding needs ≈ 800. */
+    decode_memory_limit_mb: z.number().int().min(16).default(4096),
     /** Decode wall-clock limit: this many seconds per minute of video, at least 120 s. */
     decode_timeout_sec_per_min: z.number().positive().default(120),
   })

@@ -9,7 +9,7 @@ import { DataProcessorError, ToolMissingError } from '../contracts/index.js';
  * opens a user file goes through `inputArgs`, so whitelists are never forgotten (R-SEC-1).
  */
 
-export type Tool = 'ffmpeg' | 'ffprobe';
+export type Tool = 'ffmpeg' | 'ffprobe' | 'prlimit';
 
 /**
  * Demuxers an input may be opened with (R-SEC-1). A `.mp4` that is really an ffconcat script or an
@@ -86,6 +86,8 @@ export function resetToolCache(): void {
 
 export interface ToolRunOptions {
   timeoutMs: number;
+  /** R-SEC-2: address-space bound of the process (via util-linux `prlimit --as`), in MiB. */
+  memoryLimitMb?: number;
   signal?: AbortSignal;
   cwd?: string;
 }
@@ -114,7 +116,11 @@ export function spawnTool(
   const binary = resolveTool(tool);
   // ffprobe has no -nostdin; ffmpeg must never read the terminal.
   const common = tool === 'ffmpeg' ? ['-hide_banner', '-nostdin'] : ['-hide_banner'];
-  const child = spawn(binary, [...common, ...cleanArgs(args)], {
+  const argv = [binary, ...common, ...cleanArgs(args)];
+  if (options.memoryLimitMb !== undefined) {
+    argv.unshift(resolveTool('prlimit'), `--as=${Math.round(options.memoryLimitMb * 1024 * 1024)}`, '--');
+  }
+  const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
   });
@@ -176,6 +182,11 @@ export async function runTool(
     );
   }
   return { ...result, stdout: Buffer.concat(chunks) };
+}
+
+/** True when a tool failed because it hit its memory bound (allocation or library mapping failed). */
+export function isOutOfMemory(stderr: string): boolean {
+  return /failed to map segment|Cannot allocate memory|out of memory|ENOMEM/i.test(stderr);
 }
 
 /** Last meaningful line of ffmpeg's stderr, for error messages. */

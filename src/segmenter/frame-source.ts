@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataProcessorError, InputError } from '../contracts/index.js';
-import { inputArgs, lastErrorLine, spawnTool } from './ffmpeg.js';
+import { inputArgs, isOutOfMemory, lastErrorLine, spawnTool } from './ffmpeg.js';
 import type { VideoProbe } from './probe.js';
 
 /** What to extract in the one decode pass. */
@@ -16,6 +16,7 @@ export interface ExtractRequest {
   /** Scratch directory for the filter script (inside the run's `_tmp_*`). */
   scratchDir: string;
   timeoutMs: number;
+  memoryLimitMb?: number;
   signal?: AbortSignal;
   onProgress?: (framesDelivered: number) => void;
 }
@@ -134,6 +135,7 @@ export class FfmpegCliFrameSource implements FrameSource {
     const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
     const { child, done } = spawnTool('ffmpeg', extractArgs(request, filterScriptPath, audioTempPath), {
       timeoutMs: request.timeoutMs,
+      ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
     const frameBytes = request.width * request.height * 3;
@@ -166,6 +168,12 @@ export class FfmpegCliFrameSource implements FrameSource {
     const expected = request.unionSource.length * frameBytes;
     if (result.exitCode !== 0 || bytes !== expected) {
       if (audioTempPath) await rm(audioTempPath, { force: true });
+      if (result.exitCode !== 0 && isOutOfMemory(result.stderr)) {
+        throw new DataProcessorError(
+          'OOM',
+          `The decoder exceeded its memory bound of ${request.memoryLimitMb} MiB (segmenter.decode_memory_limit_mb).`,
+        );
+      }
       const why =
         result.exitCode !== 0
           ? lastErrorLine(result.stderr)

@@ -37,7 +37,13 @@ export class FrameBatchWriter {
   private gathered: Uint8Array[] = [];
   private gatheredBytes = 0;
   private readonly commits: Promise<void>[] = [];
-  private readonly committed: { file: string; first: number; count: number; sha256: string; bytes: number }[] = [];
+  private readonly committed: {
+    file: string;
+    first: number;
+    count: number;
+    sha256: string;
+    bytes: number;
+  }[] = [];
   private framesStarted = 0;
 
   constructor(
@@ -49,7 +55,8 @@ export class FrameBatchWriter {
   ) {
     this.frameBytes = width * height * 3;
     this.batchSizes = [];
-    for (let start = 0; start < totalFrames; start += batchSize) this.batchSizes.push(Math.min(batchSize, totalFrames - start));
+    for (let start = 0; start < totalFrames; start += batchSize)
+      this.batchSizes.push(Math.min(batchSize, totalFrames - start));
   }
 
   /** Batches written so far, in order. */
@@ -59,7 +66,8 @@ export class FrameBatchWriter {
 
   private async openNext(): Promise<void> {
     const count = this.batchSizes[this.batchNumber];
-    if (count === undefined) throw new ContractViolationError('the decoder delivered more frames than were requested');
+    if (count === undefined)
+      throw new ContractViolationError('the decoder delivered more frames than were requested');
     this.writer = await openAtomicWriter(join(this.dir, batchFileName(this.batchNumber)));
     this.gathered = [npyPreamble('|u1', [count, this.height, this.width, 3])];
     this.gatheredBytes = 0;
@@ -78,7 +86,11 @@ export class FrameBatchWriter {
     if (!this.writer) return;
     await this.flush();
     const writer = this.writer;
-    const entry = { file: batchFileName(this.batchNumber), first: this.framesStarted, count: this.batchSizes[this.batchNumber] ?? 0 };
+    const entry = {
+      file: batchFileName(this.batchNumber),
+      first: this.framesStarted,
+      count: this.batchSizes[this.batchNumber] ?? 0,
+    };
     this.commits.push(
       writer.commit().then(({ sha256, bytes }) => {
         this.committed.push({ ...entry, sha256, bytes });
@@ -96,11 +108,14 @@ export class FrameBatchWriter {
       if (!this.writer) await this.openNext();
       const capacity = (this.batchSizes[this.batchNumber] ?? 0) * this.frameBytes - this.bytesInBatch;
       const take = Math.min(capacity, chunk.length - offset);
-      this.gathered.push(offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
+      this.gathered.push(
+        offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take),
+      );
       this.gatheredBytes += take;
       this.bytesInBatch += take;
       offset += take;
-      if (this.bytesInBatch === (this.batchSizes[this.batchNumber] ?? 0) * this.frameBytes) await this.closeCurrent();
+      if (this.bytesInBatch === (this.batchSizes[this.batchNumber] ?? 0) * this.frameBytes)
+        await this.closeCurrent();
       else if (this.gatheredBytes >= WRITE_GATHER_BYTES) await this.flush();
     }
   };
@@ -109,7 +124,9 @@ export class FrameBatchWriter {
   async finish(): Promise<void> {
     await Promise.all(this.commits);
     if (this.writer || this.batchNumber !== this.batchSizes.length) {
-      throw new ContractViolationError(`frame batches incomplete: ${this.batchNumber} of ${this.batchSizes.length} written`);
+      throw new ContractViolationError(
+        `frame batches incomplete: ${this.batchNumber} of ${this.batchSizes.length} written`,
+      );
     }
   }
 
@@ -120,7 +137,12 @@ export class FrameBatchWriter {
   }
 
   artifacts(runRelativeDir: string): ArtifactRef[] {
-    return this.written.map((w) => ({ path: `${runRelativeDir}/${w.file}`, type: 'npy', sha256: w.sha256, bytes: w.bytes }));
+    return this.written.map((w) => ({
+      path: `${runRelativeDir}/${w.file}`,
+      type: 'npy',
+      sha256: w.sha256,
+      bytes: w.bytes,
+    }));
   }
 }
 

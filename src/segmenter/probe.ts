@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { DataProcessorError, InputError } from '../contracts/index.js';
-import { inputArgs, lastErrorLine, runTool } from './ffmpeg.js';
+import { MAX_INPUT_PIXELS, inputArgs, isOutOfMemory, lastErrorLine, runTool } from './ffmpeg.js';
 
 const streamSchema = z
   .object({
@@ -94,6 +94,7 @@ function rotationOf(stream: z.infer<typeof streamSchema>): number {
 
 export interface ProbeLimits {
   timeoutMs: number;
+  memoryLimitMb?: number;
   maxFileBytes: number;
   maxDurationSec: number;
 }
@@ -140,7 +141,24 @@ export async function probeVideo(path: string, limits: ProbeLimits): Promise<Vid
   const { streams, format } = parsed.data;
   const videoStream = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   if (!videoStream || !videoStream.width || !videoStream.height) {
+    if (/exceeds specified max pixel count/.test(result.stderr)) {
+      const size = /Picture size (\d+)x(\d+)/.exec(result.stderr);
+      throw new InputError(
+        'INPUT_INVALID',
+        `Frames of ${size?.[1]}×${size?.[2]} exceed the ${MAX_INPUT_PIXELS}-pixel cap; refusing to decode.`,
+      );
+    }
     throw new InputError('INPUT_UNREADABLE', 'The input has no video stream (audio-only or not a video).');
+  }
+  // R-SEC-2: refuse frames above the pixel cap before anything decodes them.
+  if (
+    videoStream.width * videoStream.height > MAX_INPUT_PIXELS ||
+    /exceeds specified max pixel count/.test(result.stderr)
+  ) {
+    throw new InputError(
+      'INPUT_INVALID',
+      `Frames of ${videoStream.width}×${videoStream.height} exceed the ${MAX_INPUT_PIXELS}-pixel cap; refusing to decode.`,
+    );
   }
   const audioStreams = streams.filter((s) => s.codec_type === 'audio');
   const audioStream = audioStreams.find((s) => s.disposition?.default === 1) ?? audioStreams[0];

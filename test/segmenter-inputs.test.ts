@@ -322,7 +322,7 @@ describe('hostile and huge inputs (R-SEC-1/2)', () => {
       );
   });
 
-  it('the decoder runs under a memory bound: a bound too small ends as OOM, not a crash', async () => {
+  it('ffprobe and ffmpeg run under a memory bound: a bound too small ends as OOM, not a crash', async () => {
     const p = join(dir, 'bounded.mp4');
     ffmpeg([
       '-f',

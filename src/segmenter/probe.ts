@@ -122,13 +122,21 @@ export async function probeVideo(path: string, limits: ProbeLimits): Promise<Vid
       `Input is ${fileBytes} bytes, above the ${limits.maxFileBytes}-byte limit.`,
     );
   }
+  const toolOptions = {
+    timeoutMs: limits.timeoutMs,
+    ...(limits.memoryLimitMb ? { memoryLimitMb: limits.memoryLimitMb } : {}),
+  };
   const result = await runTool(
     'ffprobe',
     ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', ...inputArgs(path)],
-    {
-      timeoutMs: limits.timeoutMs,
-    },
+    toolOptions,
   );
+  if (result.exitCode !== 0 && isOutOfMemory(result.stderr)) {
+    throw new DataProcessorError(
+      'OOM',
+      `ffprobe exceeded its memory bound of ${limits.memoryLimitMb} MiB on this input.`,
+    );
+  }
   if (result.exitCode !== 0) {
     throw new InputError(
       'INPUT_UNREADABLE',
@@ -245,7 +253,7 @@ async function probeFrameTimestamps(
       'csv=p=0',
       ...inputArgs(path),
     ],
-    { timeoutMs: limits.timeoutMs },
+    { timeoutMs: limits.timeoutMs, ...(limits.memoryLimitMb ? { memoryLimitMb: limits.memoryLimitMb } : {}) },
   );
   if (result.exitCode !== 0) {
     throw new InputError(

@@ -61,6 +61,7 @@ const ALLOWED_FILES: RegExp[] = [
   /^_state\/[^/]+\.json$/,
   /^_tmp_[^/]+\/.+$/,
   /^frames_dir\/batch_\d{5}\.npy$/,
+  /^frames_dir\/bucket_h\d+\/batch_\d{5}\.npy$/,
   /^frames_dir\/metadata\.json$/,
   /^audio\/audio\.wav$/,
   /^audio\/metadata\.json$/,
@@ -78,6 +79,50 @@ async function listFiles(root: string): Promise<string[]> {
   };
   await walk(root);
   return out.sort();
+}
+
+/** Batches must cover 0…count−1 contiguously, and each NPY header must match its declared shape. */
+async function checkBatches(
+  dir: string,
+  batches: { file: string; first_union_index: number; last_union_index: number; count: number }[],
+  count: number,
+  width: number,
+  height: number,
+  where: string,
+): Promise<string[]> {
+  const failures: string[] = [];
+  let next = 0;
+  for (const batch of batches) {
+    if (
+      batch.first_union_index !== next ||
+      batch.last_union_index - batch.first_union_index + 1 !== batch.count
+    ) {
+      failures.push(
+        `${where}/${batch.file}: covers ${batch.first_union_index}..${batch.last_union_index}, expected to start at ${next} with ${batch.count} frames`,
+      );
+    }
+    next = batch.last_union_index + 1;
+    try {
+      const handle = await open(join(dir, batch.file), 'r');
+      const head = new Uint8Array(4096);
+      const size = (await handle.stat()).size;
+      await handle.read(head, 0, head.length, 0);
+      await handle.close();
+      const header = parseNpyHeader(head);
+      const want = [batch.count, height, width, 3];
+      if (header.descr !== '|u1' || header.shape.join(',') !== want.join(',')) {
+        failures.push(
+          `${where}/${batch.file}: ${header.descr} [${header.shape.join(', ')}], expected |u1 [${want.join(', ')}]`,
+        );
+      }
+      if (size !== header.dataOffset + want.reduce((a, b) => a * b, 1))
+        failures.push(`${where}/${batch.file}: size ${size} does not match its shape`);
+    } catch (error) {
+      failures.push(`${where}/${batch.file}: ${(error as Error).message}`);
+    }
+  }
+  if (next !== count) failures.push(`${where}: batches cover ${next} frames, expected ${count}`);
+  return failures;
 }
 
 async function readJson<T>(
@@ -362,37 +407,39 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       failures.push(
         "union_frame_indices_source is not the sorted set of all components' source_frame_indices",
       );
-    let next = 0;
-    for (const batch of f.batches) {
-      if (
-        batch.first_union_index !== next ||
-        batch.last_union_index - batch.first_union_index + 1 !== batch.count
-      ) {
-        failures.push(
-          `${batch.file}: covers ${batch.first_union_index}..${batch.last_union_index}, expected to start at ${next} with ${batch.count} frames`,
-        );
-      }
-      next = batch.last_union_index + 1;
-      try {
-        const handle = await open(join(runDir, FRAMES_DIR, batch.file), 'r');
-        const head = new Uint8Array(4096);
-        const size = (await handle.stat()).size;
-        await handle.read(head, 0, head.length, 0);
-        await handle.close();
-        const header = parseNpyHeader(head);
-        const want = [batch.count, f.analysis_height, f.analysis_width, 3];
-        if (header.descr !== '|u1' || header.shape.join(',') !== want.join(','))
-          failures.push(
-            `${batch.file}: ${header.descr} [${header.shape.join(', ')}], expected |u1 [${want.join(', ')}]`,
-          );
-        if (size !== header.dataOffset + want.reduce((a, b) => a * b, 1))
-          failures.push(`${batch.file}: size ${size} does not match its shape`);
-      } catch (error) {
-        failures.push(`${batch.file}: ${(error as Error).message}`);
-      }
+    failures.push(
+      ...(await checkBatches(
+        join(runDir, FRAMES_DIR),
+        f.batches,
+        f.total_frames,
+        f.analysis_width,
+        f.analysis_height,
+        'frames_dir',
+      )),
+    );
+    for (const [name, bucket] of Object.entries(f.buckets)) {
+      const outside = bucket.union_indices.filter((u) => u >= f.total_frames);
+      if (outside.length > 0)
+        failures.push(`bucket ${name}: union indices ${outside.slice(0, 3).join(', ')} are out of range`);
+      failures.push(
+        ...(await checkBatches(
+          join(runDir, FRAMES_DIR, bucket.dir),
+          bucket.batches,
+          bucket.union_indices.length,
+          bucket.width,
+          bucket.height,
+          `bucket ${name}`,
+        )),
+      );
     }
-    if (next !== f.total_frames)
-      failures.push(`batches cover ${next} frames, total_frames=${f.total_frames}`);
+    for (const [name, c] of Object.entries(f.metadata)) {
+      if (c.bucket === null) continue;
+      const bucket = f.buckets[c.bucket];
+      const held = new Set(bucket?.union_indices ?? []);
+      if (!bucket) failures.push(`${name}: bucket ${c.bucket} does not exist`);
+      else if (c.frame_indices.some((u) => !held.has(u)))
+        failures.push(`${name}: bucket ${c.bucket} lacks some of its frames`);
+    }
     for (const [file, content] of npz) {
       const name = file.split('/')[0] ?? '';
       const fi = content.arrays.frame_indices;
@@ -404,8 +451,8 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
     rules.push(
       rule(
         'frames.union',
-        'R-SEG-3/4',
-        'union = sorted set of sources; every index < N and maps back; batches cover the union',
+        'R-SEG-3/4/5',
+        'union = sorted set of sources; every index < N and maps back; batches and buckets cover their frames',
         [
           `N=${f.total_frames} union frames, ${Object.keys(f.metadata).length} components, ${f.batches.length} batches`,
         ],

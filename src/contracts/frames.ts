@@ -20,8 +20,10 @@ export const componentFramesSchema = z
     num_indices: z.number().int().nonnegative(),
     num_source_indices: z.number().int().nonnegative(),
     budget: frameBudgetSchema,
-    /** Resolution bucket (R-SEG-5): null = the default analysis resolution. */
+    /** Resolution bucket (R-SEG-5) the component reads; null = the default analysis resolution. */
     bucket: z.string().nullable(),
+    /** Minimum height the component declared (null = none). */
+    min_height: z.number().int().positive().nullable(),
   })
   .strict();
 
@@ -34,6 +36,21 @@ export const frameBatchFileSchema = z
     count: z.number().int().positive(),
   })
   .strict();
+
+/** R-SEG-5 resolution bucket: some union frames at a larger size, for components that need pixels. */
+export const frameBucketSchema = z
+  .object({
+    /** Directory inside frames_dir, e.g. `bucket_h720`. */
+    dir: z.string().regex(/^bucket_h\d+$/),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** Union-domain positions held by the bucket, ascending. */
+    union_indices: z.array(z.number().int().nonnegative()),
+    batch_size: z.number().int().positive(),
+    batches: z.array(frameBatchFileSchema),
+  })
+  .strict();
+export type FrameBucket = z.infer<typeof frameBucketSchema>;
 
 /** R-SEG-4 `frames_dir/metadata.json`. */
 export const framesMetadataSchema = runIdentitySchema
@@ -67,6 +84,8 @@ export const framesMetadataSchema = runIdentitySchema
     sampling_policy: z.record(z.string(), z.unknown()),
     created_at: isoUtc,
     metadata: z.record(z.string(), componentFramesSchema),
+    /** R-SEG-5 buckets by name (`h720`); a component's `bucket` names the one it reads. */
+    buckets: z.record(z.string(), frameBucketSchema),
   })
   .strict();
 export type FramesMetadata = z.infer<typeof framesMetadataSchema>;

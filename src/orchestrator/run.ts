@@ -137,7 +137,15 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     profile_components: profile.components,
     segmenter: segmenterConfig,
     components: componentConfigs,
-    sampling: { policy: SAMPLING_POLICY_VERSION, budgets: Object.fromEntries(budgets) },
+    sampling: {
+      policy: SAMPLING_POLICY_VERSION,
+      budgets: Object.fromEntries(budgets),
+      min_heights: Object.fromEntries(
+        components
+          .filter(({ component }) => component.minHeight)
+          .map(({ component }) => [component.name, component.minHeight]),
+      ),
+    },
     models: {},
   };
   const identity: RunIdentity = {
@@ -202,6 +210,11 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
       identity,
       runDir,
       budgets,
+      minHeights: new Map(
+        components
+          .filter(({ component }) => component.minHeight)
+          .map(({ component }) => [component.name, component.minHeight!]),
+      ),
       config: segmenterConfig,
       ...(request.signal ? { signal: request.signal } : {}),
       onProgress: (done, total) => emit({ type: 'stage_progress', stage: 'segmenter', done, total }),

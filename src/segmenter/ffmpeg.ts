@@ -88,6 +88,8 @@ export interface ToolRunOptions {
   timeoutMs: number;
   /** R-SEC-2: address-space bound of the process (via util-linux `prlimit --as`), in MiB. */
   memoryLimitMb?: number;
+  /** Extra output pipes on fds 3, 4, … (read from `child.stdio[3…]`). */
+  extraPipes?: number;
   signal?: AbortSignal;
   cwd?: string;
 }
@@ -120,10 +122,11 @@ export function spawnTool(
   if (options.memoryLimitMb !== undefined) {
     argv.unshift(resolveTool('prlimit'), `--as=${Math.round(options.memoryLimitMb * 1024 * 1024)}`, '--');
   }
+  const extra = Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const);
   const child = spawn(argv[0] as string, argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...extra],
     cwd: options.cwd,
-  });
+  }) as ChildProcessByStdio<null, Readable, Readable>;
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {

@@ -1,8 +1,17 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { DataProcessorError, InputError } from '../contracts/index.js';
 import { inputArgs, isOutOfMemory, lastErrorLine, spawnTool } from './ffmpeg.js';
 import type { VideoProbe } from './probe.js';
+
+/** A second resolution for some union frames (R-SEG-5), decoded in the same pass. */
+export interface BucketRequest {
+  /** Union-domain positions (0…N−1, ascending) to deliver at this size. */
+  unionPositions: Int32Array;
+  width: number;
+  height: number;
+}
 
 /** What to extract in the one decode pass. */
 export interface ExtractRequest {
@@ -11,6 +20,7 @@ export interface ExtractRequest {
   unionSource: Int32Array;
   width: number;
   height: number;
+  buckets: readonly BucketRequest[];
   /** When set, the audio track is written to this WAV path in the same pass (48 kHz, f32le, ≤ 2 ch). */
   audioOutputPath: string | null;
   /** Scratch directory for the filter script (inside the run's `_tmp_*`). */
@@ -31,13 +41,14 @@ export interface ExtractStats {
 }
 
 /**
- * Decodes a video once and delivers only the requested frames, scaled, as RGB24 (R-SEG-3/4).
- * One interface, so an in-process decoder can replace the ffmpeg CLI without touching callers;
- * the CLI pipe was measured faster here (see docs/SEGMENTER_CONTRACT.md).
+ * Decodes a video once and delivers only the requested frames, scaled, as RGB24 (R-SEG-3/4):
+ * `sinks[0]` gets the union at the analysis size, `sinks[i + 1]` bucket i. One interface, so an
+ * in-process decoder can replace the ffmpeg CLI without touching callers; the CLI pipe was
+ * measured faster here (see docs/SEGMENTER_CONTRACT.md).
  */
 export interface FrameSource {
   readonly name: string;
-  extract(request: ExtractRequest, sink: FrameSink): Promise<ExtractStats>;
+  extract(request: ExtractRequest, sinks: readonly FrameSink[]): Promise<ExtractStats>;
 }
 
 /**
@@ -63,43 +74,57 @@ export function selectExpression(indices: Int32Array): string {
   return ranges.length === 0 ? '0' : build(0, ranges.length);
 }
 
-/** The `-filter_script` text: select before scale, so unneeded frames are never scaled or copied. */
-export function videoFilter(
-  probe: VideoProbe,
-  unionSource: Int32Array,
-  width: number,
-  height: number,
-): string {
-  const filters: string[] = [];
-  if (unionSource.length < probe.video.frameTimestampsSec.length)
-    filters.push(`select='${selectExpression(unionSource)}'`);
-  // ffmpeg applies the rotation (autorotate) before this chain; the scale also squares the pixels.
-  filters.push(`scale=${width}:${height}:flags=bilinear`, 'setsar=1', 'format=rgb24');
-  return filters.join(',');
+function scaleChain(width: number, height: number): string {
+  // The scale also squares the pixels; ffmpeg applies the rotation (autorotate) before the graph.
+  return `scale=${width}:${height}:flags=bilinear,setsar=1,format=rgb24`;
 }
 
-/** Arguments for the one ffmpeg pass: video → rawvideo pipe, audio → WAV file (when wanted). */
+/**
+ * The `-filter_complex_script` text. The union is selected before anything is scaled, so unneeded
+ * frames are never scaled or copied; a bucket selects its frames among the union frames (the second
+ * select's `n` counts union frames) and scales them from the source resolution.
+ */
+export function filterGraph(
+  request: Pick<ExtractRequest, 'probe' | 'unionSource' | 'width' | 'height' | 'buckets'>,
+): string {
+  const { probe, unionSource, buckets } = request;
+  const selectUnion =
+    unionSource.length < probe.video.frameTimestampsSec.length
+      ? `select='${selectExpression(unionSource)}',`
+      : '';
+  const outputs = 1 + buckets.length;
+  const head = `[0:${probe.video.streamIndex}]${selectUnion}${outputs > 1 ? `split=${outputs}${Array.from({ length: outputs }, (_, i) => `[s${i}]`).join('')}` : 'null[s0]'}`;
+  const chains = [`[s0]${scaleChain(request.width, request.height)}[out0]`];
+  buckets.forEach((bucket, i) => {
+    const select =
+      bucket.unionPositions.length < unionSource.length
+        ? `select='${selectExpression(bucket.unionPositions)}',`
+        : '';
+    chains.push(`[s${i + 1}]${select}${scaleChain(bucket.width, bucket.height)}[out${i + 1}]`);
+  });
+  return [head, ...chains].join(';');
+}
+
+/** Arguments for the one ffmpeg pass: frames → rawvideo pipes (fd 1, then 3, 4, …), audio → WAV. */
 export function extractArgs(
   request: ExtractRequest,
   filterScriptPath: string,
   audioTempPath: string | null,
 ): string[] {
   const { probe } = request;
-  const args = [
-    '-v',
-    'error',
-    ...inputArgs(probe.path),
-    '-map',
-    `0:${probe.video.streamIndex}`,
-    '-filter_script:v',
-    filterScriptPath,
+  const args = ['-v', 'error', ...inputArgs(probe.path), '-filter_complex_script', filterScriptPath];
+  for (let i = 0; i <= request.buckets.length; i += 1) {
     // Passthrough: never duplicate or drop frames to reach a nominal rate.
-    '-fps_mode',
-    'passthrough',
-    '-f',
-    'rawvideo',
-    'pipe:1',
-  ];
+    args.push(
+      '-map',
+      `[out${i}]`,
+      '-fps_mode',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      i === 0 ? 'pipe:1' : `pipe:${i + 2}`,
+    );
+  }
   if (audioTempPath && probe.audio) {
     const channels = Math.min(2, Math.max(1, probe.audio.channels));
     args.push(
@@ -124,50 +149,67 @@ export function extractArgs(
 export class FfmpegCliFrameSource implements FrameSource {
   readonly name = 'ffmpeg-cli-pipe';
 
-  async extract(request: ExtractRequest, sink: FrameSink): Promise<ExtractStats> {
+  async extract(request: ExtractRequest, sinks: readonly FrameSink[]): Promise<ExtractStats> {
     const started = performance.now();
     await mkdir(request.scratchDir, { recursive: true });
-    const filterScriptPath = join(request.scratchDir, 'video_filter.txt');
-    await writeFile(
-      filterScriptPath,
-      videoFilter(request.probe, request.unionSource, request.width, request.height),
-    );
+    const filterScriptPath = join(request.scratchDir, 'filter_graph.txt');
+    await writeFile(filterScriptPath, filterGraph(request));
     const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
     const { child, done } = spawnTool('ffmpeg', extractArgs(request, filterScriptPath, audioTempPath), {
       timeoutMs: request.timeoutMs,
+      extraPipes: request.buckets.length,
       ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
     const frameBytes = request.width * request.height * 3;
-    let bytes = 0;
+    const streams: Readable[] = [
+      child.stdout,
+      ...request.buckets.map((_, i) => child.stdio[i + 3] as Readable),
+    ];
+    const received = streams.map(() => 0);
     let reported = 0;
-    try {
-      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    const pump = async (stream: Readable, i: number): Promise<void> => {
+      const sink = sinks[i];
+      if (!sink) throw new DataProcessorError('INTERNAL', `no sink for frame output ${i}`);
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
         await sink(chunk);
-        bytes += chunk.length;
-        const frames = Math.floor(bytes / frameBytes);
-        if (frames !== reported) {
-          reported = frames;
-          request.onProgress?.(frames);
+        received[i] = (received[i] ?? 0) + chunk.length;
+        if (i === 0) {
+          const frames = Math.floor((received[0] ?? 0) / frameBytes);
+          if (frames !== reported) {
+            reported = frames;
+            request.onProgress?.(frames);
+          }
         }
       }
+    };
+    const cleanup = async (): Promise<void> => {
+      if (audioTempPath) await rm(audioTempPath, { force: true });
+    };
+    try {
+      // Every output is drained concurrently: ffmpeg blocks when any pipe is full.
+      await Promise.all(streams.map(pump));
     } catch (error) {
       child.kill('SIGKILL');
       await done.catch(() => undefined);
-      if (audioTempPath) await rm(audioTempPath, { force: true });
+      await cleanup();
       throw error;
     }
     const result = await done;
     if (result.timedOut) {
-      if (audioTempPath) await rm(audioTempPath, { force: true });
+      await cleanup();
       throw new DataProcessorError(
         'TIMEOUT',
         `Decoding did not finish within ${Math.round(request.timeoutMs / 1000)} s.`,
       );
     }
-    const expected = request.unionSource.length * frameBytes;
-    if (result.exitCode !== 0 || bytes !== expected) {
-      if (audioTempPath) await rm(audioTempPath, { force: true });
+    const expected = [
+      request.unionSource.length * frameBytes,
+      ...request.buckets.map((b) => b.unionPositions.length * b.width * b.height * 3),
+    ];
+    const complete = expected.every((bytes, i) => received[i] === bytes);
+    if (result.exitCode !== 0 || !complete) {
+      await cleanup();
       if (result.exitCode !== 0 && isOutOfMemory(result.stderr)) {
         throw new DataProcessorError(
           'OOM',
@@ -177,13 +219,14 @@ export class FfmpegCliFrameSource implements FrameSource {
       const why =
         result.exitCode !== 0
           ? lastErrorLine(result.stderr)
-          : `decoded ${bytes / frameBytes} of ${request.unionSource.length} frames`;
+          : `decoded ${(received[0] ?? 0) / frameBytes} of ${request.unionSource.length} frames`;
       throw new InputError('INPUT_UNREADABLE', `The video could not be decoded completely: ${why}.`);
     }
     if (audioTempPath && request.audioOutputPath) await rename(audioTempPath, request.audioOutputPath);
+    const bytesDelivered = received.reduce((a, b) => a + b, 0);
     return {
-      framesDelivered: bytes / frameBytes,
-      bytesDelivered: bytes,
+      framesDelivered: (received[0] ?? 0) / frameBytes,
+      bytesDelivered,
       wallMs: performance.now() - started,
     };
   }

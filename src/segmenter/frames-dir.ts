@@ -166,9 +166,24 @@ export async function readFramesMetadata(runDir: string): Promise<FramesMetadata
   return parsed.data;
 }
 
+/** Position of `value` in an ascending list, or -1. */
+function indexOf(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid] as number;
+    if (v === value) return mid;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 /**
- * A component's view of frames_dir: only its own `frame_indices` (R-SEG-3). DEPENDENCY_MISSING
- * when the Segmenter recorded no frames for it: components never sample on their own (R-DEP-1).
+ * A component's view of frames_dir: only its own `frame_indices` (R-SEG-3), at its resolution
+ * bucket when it has one (R-SEG-5). DEPENDENCY_MISSING when the Segmenter recorded no frames for
+ * it: components never sample on their own (R-DEP-1).
  */
 export function frameAccessFor(runDir: string, metadata: FramesMetadata, component: string): FrameAccess {
   const own = metadata.metadata[component];
@@ -178,14 +193,29 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
       `frames_dir has no frame_indices for ${component}; it was not planned by the Segmenter.`,
     );
   }
-  const { analysis_width: width, analysis_height: height } = metadata;
+  const bucket = own.bucket === null ? null : metadata.buckets[own.bucket];
+  if (own.bucket !== null && !bucket) {
+    throw new DependencyError(
+      'DEPENDENCY_MISSING',
+      `frames_dir has no bucket ${own.bucket} for ${component}.`,
+    );
+  }
+  const width = bucket?.width ?? metadata.analysis_width;
+  const height = bucket?.height ?? metadata.analysis_height;
+  const dir = bucket ? join(runDir, FRAMES_DIR, bucket.dir) : join(runDir, FRAMES_DIR);
+  const batches = bucket?.batches ?? metadata.batches;
   const frameBytes = width * height * 3;
   const frameIndices = Int32Array.from(own.frame_indices);
+  // Positions inside the files: union indices directly, or their place in the bucket.
+  const filePositions = bucket
+    ? Int32Array.from(own.frame_indices, (u) => indexOf(bucket.union_indices, u))
+    : frameIndices;
+  if (filePositions.some((p) => p < 0))
+    throw new ContractViolationError(`bucket ${own.bucket} lacks frames of ${component}`);
   const timestampsSec = Float64Array.from(
     own.frame_indices,
     (u) => metadata.union_timestamps_sec[u] ?? Number.NaN,
   );
-  const dir = join(runDir, FRAMES_DIR);
   return {
     frameIndices,
     sourceFrameIndices: Int32Array.from(own.source_frame_indices),
@@ -196,9 +226,10 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
     async *batches(batchSize: number): AsyncIterable<FrameBatch> {
       const size = Math.max(1, Math.floor(batchSize));
       for (let start = 0; start < frameIndices.length; start += size) {
-        const unionIndices = frameIndices.subarray(start, Math.min(frameIndices.length, start + size));
+        const end = Math.min(frameIndices.length, start + size);
+        const unionIndices = frameIndices.subarray(start, end);
         const pixels = new Uint8Array(unionIndices.length * frameBytes);
-        await readUnionFrames(dir, metadata, unionIndices, pixels, frameBytes);
+        await readFrames(dir, batches, width, height, filePositions.subarray(start, end), pixels);
         yield {
           unionIndices,
           sourceIndices: Int32Array.from(unionIndices, (u) => metadata.union_frame_indices_source[u] ?? -1),
@@ -215,34 +246,27 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
   };
 }
 
-/** Reads union frames into `out`, one positioned read per run of consecutive frames in a batch file. */
-async function readUnionFrames(
+/** Reads frames at `positions` of a batch-file sequence into `out`, one read per run of consecutive frames. */
+async function readFrames(
   dir: string,
-  metadata: FramesMetadata,
-  unionIndices: Int32Array,
+  batches: FramesMetadata['batches'],
+  width: number,
+  height: number,
+  positions: Int32Array,
   out: Uint8Array,
-  frameBytes: number,
 ): Promise<void> {
+  const frameBytes = width * height * 3;
   let k = 0;
-  while (k < unionIndices.length) {
-    const u = unionIndices[k] ?? 0;
-    const batch = metadata.batches.find((b) => u >= b.first_union_index && u <= b.last_union_index);
-    if (!batch) throw new ContractViolationError(`union frame ${u} is in no batch file`);
+  while (k < positions.length) {
+    const u = positions[k] ?? 0;
+    const batch = batches.find((b) => u >= b.first_union_index && u <= b.last_union_index);
+    if (!batch) throw new ContractViolationError(`frame ${u} is in no batch file of ${dir}`);
     let run = 1;
-    while (
-      k + run < unionIndices.length &&
-      unionIndices[k + run] === u + run &&
-      u + run <= batch.last_union_index
-    )
+    while (k + run < positions.length && positions[k + run] === u + run && u + run <= batch.last_union_index)
       run += 1;
     const handle = await open(join(dir, batch.file), 'r');
     try {
-      const preambleBytes = npyPreamble('|u1', [
-        batch.count,
-        metadata.analysis_height,
-        metadata.analysis_width,
-        3,
-      ]).length;
+      const preambleBytes = npyPreamble('|u1', [batch.count, height, width, 3]).length;
       const position = preambleBytes + (u - batch.first_union_index) * frameBytes;
       const { bytesRead } = await handle.read(out, k * frameBytes, run * frameBytes, position);
       if (bytesRead !== run * frameBytes) throw new ContractViolationError(`${batch.file} is truncated`);

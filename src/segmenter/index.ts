@@ -9,6 +9,12 @@ export {
   INPUT_FORMAT_WHITELIST,
 } from './ffmpeg.js';
 export { SAMPLING_POLICY_VERSION, frameCount, sampleSourceIndices, planUnion } from './sampling.js';
-export { FfmpegCliFrameSource, selectExpression, videoFilter, type FrameSource } from './frame-source.js';
+export {
+  FfmpegCliFrameSource,
+  selectExpression,
+  filterGraph,
+  type FrameSource,
+  type BucketRequest,
+} from './frame-source.js';
 export { readFramesMetadata, frameAccessFor } from './frames-dir.js';
 export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';

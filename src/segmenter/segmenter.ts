@@ -22,10 +22,16 @@ import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
 export const SEGMENTER_VERSION = '0.1.0';
 
-/** Analysis size (R-SEG-5): height `target` (never upscaled), width from the display aspect, both even. */
+/** Sources above this height are analysed as if downscaled to it first (R-SEG-1). */
+export const MAX_ANALYSIS_HEIGHT = 1080;
+
+/**
+ * Analysis size (R-SEG-5): height `target`, never above the source's upright height nor 1080,
+ * width from the display aspect (rotation and sample aspect ratio applied), both even.
+ */
 export function analysisSize(probe: VideoProbe, targetHeight: number): { width: number; height: number } {
   const even = (v: number): number => Math.max(2, 2 * Math.round(v / 2));
-  const height = even(Math.min(targetHeight, probe.video.displayHeight));
+  const height = even(Math.min(targetHeight, probe.video.displayHeight, MAX_ANALYSIS_HEIGHT));
   const width = even((height * probe.video.displayWidth) / probe.video.displayHeight);
   return { width, height };
 }
@@ -36,6 +42,8 @@ export interface SegmenterRequest {
   runDir: string;
   /** Frame budgets of the components that read frames, by component name. */
   budgets: ReadonlyMap<string, FrameBudget>;
+  /** Minimum heights components declared (R-SEG-5), by component name. */
+  minHeights?: ReadonlyMap<string, number>;
   config: SegmenterConfig;
   frameSource?: FrameSource;
   signal?: AbortSignal;
@@ -49,24 +57,76 @@ export interface SegmenterResult {
   decodeWallMs: number;
 }
 
+interface PlannedBucket {
+  name: string;
+  dir: string;
+  width: number;
+  height: number;
+  unionPositions: Int32Array;
+  batchSize: number;
+  writer: FrameBatchWriter;
+}
+
 /**
- * Plans the union of all components' frames, decodes the video once (frames + audio in the same
- * ffmpeg pass) and writes `frames_dir/` and `audio/` with their metadata (R-SEG-3/4/6).
+ * Plans the union of all components' frames, decodes the video once (frames, resolution buckets
+ * and audio in the same ffmpeg pass) and writes `frames_dir/` and `audio/` with their metadata
+ * (R-SEG-3/4/5/6).
  */
 export async function runSegmenter(request: SegmenterRequest): Promise<SegmenterResult> {
   const { probe, identity, runDir, config } = request;
   const timestamps = probe.video.frameTimestampsSec;
   const plan = planUnion(timestamps, probe.durationSec, request.budgets);
   const { width, height } = analysisSize(probe, config.analysis_height);
-  const frameBytes = width * height * 3;
-  const batchSize = Math.max(1, Math.floor(config.batch_bytes_limit / frameBytes));
+  const batchSizeFor = (w: number, h: number): number =>
+    Math.max(1, Math.floor(config.batch_bytes_limit / (w * h * 3)));
+  const batchSize = batchSizeFor(width, height);
   const framesDir = join(runDir, FRAMES_DIR);
   const audioDir = join(runDir, AUDIO_DIR);
   const scratchDir = join(runDir, '_tmp_segmenter');
   await mkdir(framesDir, { recursive: true });
   await mkdir(audioDir, { recursive: true });
 
+  // R-SEG-5: components needing more pixels than the analysis height share a bucket per height.
+  const bucketOf = new Map<string, string>();
+  const bucketPositions = new Map<
+    string,
+    { size: { width: number; height: number }; positions: Set<number> }
+  >();
+  for (const [name, minHeight] of request.minHeights ?? []) {
+    const own = plan.perComponent.get(name);
+    if (!own) continue;
+    const size = analysisSize(probe, minHeight);
+    if (size.height <= height) continue;
+    const bucketName = `h${size.height}`;
+    bucketOf.set(name, bucketName);
+    const entry = bucketPositions.get(bucketName) ?? { size, positions: new Set<number>() };
+    own.unionIndices.forEach((u) => entry.positions.add(u));
+    bucketPositions.set(bucketName, entry);
+  }
+  const buckets: PlannedBucket[] = [];
+  for (const [name, { size, positions }] of [...bucketPositions].sort(([a], [b]) => a.localeCompare(b))) {
+    const dir = `bucket_${name}`;
+    await mkdir(join(framesDir, dir), { recursive: true });
+    const unionPositions = Int32Array.from([...positions].sort((a, b) => a - b));
+    const size2 = batchSizeFor(size.width, size.height);
+    buckets.push({
+      name,
+      dir,
+      ...size,
+      unionPositions,
+      batchSize: size2,
+      writer: new FrameBatchWriter(
+        join(framesDir, dir),
+        unionPositions.length,
+        size2,
+        size.width,
+        size.height,
+      ),
+    });
+  }
+
   const writer = new FrameBatchWriter(framesDir, plan.unionSource.length, batchSize, width, height);
+  const writers = [writer, ...buckets.map((b) => b.writer)];
   const source = request.frameSource ?? new FfmpegCliFrameSource();
   const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
   const total = plan.unionSource.length;
@@ -78,6 +138,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
         unionSource: plan.unionSource,
         width,
         height,
+        buckets: buckets.map((b) => ({ unionPositions: b.unionPositions, width: b.width, height: b.height })),
         audioOutputPath: audioPath,
         scratchDir,
         timeoutMs: Math.max(120, (config.decode_timeout_sec_per_min * probe.durationSec) / 60) * 1000,
@@ -85,15 +146,22 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
         ...(request.signal ? { signal: request.signal } : {}),
         onProgress: (done) => request.onProgress?.(done, total),
       },
-      writer.write,
+      writers.map((w) => w.write),
     );
-    await writer.finish();
+    await Promise.all(writers.map((w) => w.finish()));
   } catch (error) {
-    await writer.abort();
+    await Promise.all(writers.map((w) => w.abort()));
     throw error;
   } finally {
     await rm(scratchDir, { recursive: true, force: true });
   }
+  const batchEntries = (w: FrameBatchWriter) =>
+    w.written.map((b) => ({
+      file: b.file,
+      first_union_index: b.first,
+      last_union_index: b.first + b.count - 1,
+      count: b.count,
+    }));
 
   const createdAt = new Date().toISOString();
   const unionTimestamps = Array.from(plan.unionSource, (s) => timestamps[s] ?? Number.NaN);
@@ -112,12 +180,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     chunk_size: 1,
     batch_size: batchSize,
     cache_size: batchSize,
-    batches: writer.written.map((w) => ({
-      file: w.file,
-      first_union_index: w.first,
-      last_union_index: w.first + w.count - 1,
-      count: w.count,
-    })),
+    batches: batchEntries(writer),
     total_frames: total,
     union_frame_indices_source: Array.from(plan.unionSource),
     union_timestamps_sec: unionTimestamps,
@@ -140,7 +203,21 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
           num_indices: p.unionIndices.length,
           num_source_indices: p.sourceIndices.length,
           budget: p.budget,
-          bucket: null,
+          bucket: bucketOf.get(name) ?? null,
+          min_height: request.minHeights?.get(name) ?? null,
+        },
+      ]),
+    ),
+    buckets: Object.fromEntries(
+      buckets.map((b) => [
+        b.name,
+        {
+          dir: b.dir,
+          width: b.width,
+          height: b.height,
+          union_indices: Array.from(b.unionPositions),
+          batch_size: b.batchSize,
+          batches: batchEntries(b.writer),
         },
       ]),
     ),
@@ -181,6 +258,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     audio,
     artifacts: [
       ...writer.artifacts(FRAMES_DIR),
+      ...buckets.flatMap((b) => b.writer.artifacts(`${FRAMES_DIR}/${b.dir}`)),
       {
         path: `${FRAMES_DIR}/${METADATA_FILE}`,
         type: 'json',

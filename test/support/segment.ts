@@ -26,6 +26,7 @@ export async function segment(
   path: string,
   budgets: Record<string, FrameBudget>,
   config: Record<string, unknown> = {},
+  minHeights: Record<string, number> = {},
 ): Promise<{ probe: VideoProbe; result: SegmenterResult; runDir: string }> {
   const parsed = segmenterConfigSchema.parse(config);
   const probe = await probeVideo(path, {
@@ -42,6 +43,7 @@ export async function segment(
     identity: TEST_IDENTITY,
     runDir,
     budgets: new Map(Object.entries(budgets)),
+    minHeights: new Map(Object.entries(minHeights)),
     config: parsed,
   });
   return { probe, result, runDir };

@@ -8,7 +8,7 @@ export {
   resetToolCache,
   INPUT_FORMAT_WHITELIST,
 } from './ffmpeg.js';
-export { SAMPLING_POLICY_VERSION, frameCount, sampleSourceIndices, planUnion } from './sampling.js';
+export { SAMPLING_POLICY_VERSION, DEFAULT_FRAME_BUDGETS, frameCount, sampleSourceIndices, planUnion } from './sampling.js';
 export {
   FfmpegCliFrameSource,
   selectExpression,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameCount, planUnion, sampleSourceIndices, SAMPLING_POLICY_VERSION } from './sampling.js';
+import { DEFAULT_FRAME_BUDGETS, frameCount, planUnion, sampleSourceIndices, SAMPLING_POLICY_VERSION } from './sampling.js';
 import { selectExpression } from './frame-source.js';
 
 const cfr = (n: number, fps: number, start = 0) =>
@@ -36,6 +36,15 @@ describe('sampling policy sp_v1', () => {
     // Evenly spaced in time ≈ one per 0.99 s: at most two picks in the first second.
     expect(times.filter((t) => t < 1).length).toBeLessThanOrEqual(2);
     expect(new Set(idx).size).toBe(11);
+  });
+
+  it('gives the SPEC default components distinct counts on a 60 s, 30 fps video', () => {
+    const plan = planUnion(cfr(1800, 30), 60, new Map(Object.entries(DEFAULT_FRAME_BUDGETS)));
+    const counts = Object.fromEntries([...plan.perComponent].map(([name, p]) => [name, p.sourceIndices.length]));
+    expect(counts).toEqual({ cut_detection: 900, core_clip: 300, core_depth_midas: 150, core_face_landmarks: 400, shot_quality: 500 });
+    expect(new Set(Object.values(counts)).size).toBe(5);
+    expect(plan.unionSource.length).toBeGreaterThanOrEqual(900);
+    expect(plan.unionSource.length).toBeLessThanOrEqual(1800);
   });
 
   it('builds the union and maps each component into it', () => {

@@ -10,6 +10,18 @@ import type { FrameBudget } from '../contracts/index.js';
  */
 export const SAMPLING_POLICY_VERSION = 'sp_v1';
 
+/**
+ * SPEC §3 R-SEG-3 default budgets (min–max from the spec; targets per minute chosen so a typical
+ * 1-minute video gets distinct counts per component). Components take theirs from here.
+ */
+export const DEFAULT_FRAME_BUDGETS = {
+  cut_detection: { min: 400, targetPerMinute: 900, max: 1500 },
+  core_clip: { min: 200, targetPerMinute: 300, max: 800 },
+  core_depth_midas: { min: 120, targetPerMinute: 150, max: 400 },
+  core_face_landmarks: { min: 200, targetPerMinute: 400, max: 800 },
+  shot_quality: { min: 200, targetPerMinute: 500, max: 1000 },
+} as const satisfies Record<string, FrameBudget>;
+
 export function frameCount(budget: FrameBudget, durationSec: number, totalFrames: number): number {
   const wanted = Math.round((budget.targetPerMinute * durationSec) / 60);
   const clamped = Math.min(budget.max, Math.max(budget.min, wanted));

@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { computeConfigHash, type RunIdentity } from '../src/contracts/index.js';
 import { COMPONENTS } from '../src/processors/index.js';
 import {
+  FfmpegFileFrameSource,
+  FfmpegPipeFrameSource,
   probeVideo,
   runSegmenter,
   segmenterConfigSchema,
   SAMPLING_POLICY_VERSION,
+  type FrameSource,
 } from '../src/segmenter/index.js';
 
 const dir = join(import.meta.dirname, '..', '.tmp', 'bench');
@@ -86,6 +89,7 @@ function decodeOnlyMs(path: string): number {
 async function segmenterMs(
   path: string,
   runDir: string,
+  frameSource: FrameSource,
 ): Promise<{ ms: number; frames: number; source: number }> {
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -101,7 +105,7 @@ async function segmenterMs(
   };
   const t = performance.now();
   const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
-  const result = await runSegmenter({ probe, identity, runDir, budgets, config });
+  const result = await runSegmenter({ probe, identity, runDir, budgets, config, frameSource });
   return {
     ms: performance.now() - t,
     frames: result.frames.total_frames,
@@ -116,19 +120,24 @@ for (const c of cases) {
   // Warm the page cache once, then alternate to share any drift.
   decodeOnlyMs(path);
   const decode: number[] = [];
-  const seg: number[] = [];
+  const bySource = new Map<string, number[]>();
   let info = { frames: 0, source: 0 };
+  const sources: FrameSource[] = [new FfmpegFileFrameSource(), new FfmpegPipeFrameSource()];
   for (let i = 0; i < 3; i += 1) {
     decode.push(decodeOnlyMs(path));
-    const s = await segmenterMs(path, runDir);
-    seg.push(s.ms);
-    info = s;
+    for (const source of sources) {
+      const s = await segmenterMs(path, runDir, source);
+      bySource.set(source.name, [...(bySource.get(source.name) ?? []), s.ms]);
+      info = s;
+    }
   }
   const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
   const d = median(decode);
-  const s = median(seg);
+  const parts = [...bySource].map(
+    ([name, ms]) => `${name} ${(median(ms) / 1000).toFixed(2)} s = ${(median(ms) / d).toFixed(3)}×`,
+  );
   rows.push(
-    `${c.name.padEnd(12)} decode-only ${(d / 1000).toFixed(2)} s  segmenter ${(s / 1000).toFixed(2)} s  ratio ${(s / d).toFixed(3)}  union ${info.frames}/${info.source} frames`,
+    `${c.name.padEnd(11)} decode-only ${(d / 1000).toFixed(2)} s | ${parts.join(' | ')} | union ${info.frames}/${info.source} frames`,
   );
   rmSync(runDir, { recursive: true, force: true });
 }

@@ -90,6 +90,8 @@ export interface ToolRunOptions {
   memoryLimitMb?: number;
   /** Extra output pipes on fds 3, 4, … (read from `child.stdio[3…]`). */
   extraPipes?: number;
+  /** Open descriptors the child inherits as fds 3, 4, … (after any extra pipes). */
+  inheritFds?: readonly number[];
   signal?: AbortSignal;
   cwd?: string;
 }
@@ -122,7 +124,10 @@ export function spawnTool(
   if (options.memoryLimitMb !== undefined) {
     argv.unshift(resolveTool('prlimit'), `--as=${Math.round(options.memoryLimitMb * 1024 * 1024)}`, '--');
   }
-  const extra = Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const);
+  const extra = [
+    ...Array.from({ length: options.extraPipes ?? 0 }, () => 'pipe' as const),
+    ...(options.inheritFds ?? []),
+  ];
   const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe', ...extra],
     cwd: options.cwd,

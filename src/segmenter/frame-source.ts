@@ -31,8 +31,18 @@ export interface ExtractRequest {
   onProgress?: (framesDelivered: number) => void;
 }
 
-/** Receives raw RGB24 bytes in order; chunk boundaries do not align with frames. */
-export type FrameSink = (chunk: Uint8Array) => Promise<void>;
+/**
+ * Where one frame output (the union, or a bucket) goes: batch files already holding their NPY
+ * preambles. A source either lets ffmpeg write into the descriptors (`fds`, positioned after the
+ * preambles) or writes the raw stream itself (`write`, sequential across batches).
+ */
+export interface FrameOutput {
+  readonly batchCounts: readonly number[];
+  readonly fds: readonly number[];
+  write(chunk: Uint8Array): Promise<void>;
+  /** Frames each batch file holds now. */
+  framesWritten(): Promise<number[]>;
+}
 
 export interface ExtractStats {
   framesDelivered: number;
@@ -42,13 +52,13 @@ export interface ExtractStats {
 
 /**
  * Decodes a video once and delivers only the requested frames, scaled, as RGB24 (R-SEG-3/4):
- * `sinks[0]` gets the union at the analysis size, `sinks[i + 1]` bucket i. One interface, so an
- * in-process decoder can replace the ffmpeg CLI without touching callers; the CLI pipe was
- * measured faster here (see docs/SEGMENTER_CONTRACT.md).
+ * `outputs[0]` gets the union at the analysis size, `outputs[i + 1]` bucket i. One interface, so
+ * the way frames travel (ffmpeg writing files, a pipe, an in-process decoder) can change without
+ * touching callers; see docs/SEGMENTER_CONTRACT.md for the measurements behind the default.
  */
 export interface FrameSource {
   readonly name: string;
-  extract(request: ExtractRequest, sinks: readonly FrameSink[]): Promise<ExtractStats>;
+  extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats>;
 }
 
 /**
@@ -105,15 +115,10 @@ export function filterGraph(
   return [head, ...chains].join(';');
 }
 
-/** Arguments for the one ffmpeg pass: frames → rawvideo pipes (fd 1, then 3, 4, …), audio → WAV. */
-export function extractArgs(
-  request: ExtractRequest,
-  filterScriptPath: string,
-  audioTempPath: string | null,
-): string[] {
-  const { probe } = request;
-  const args = ['-v', 'error', ...inputArgs(probe.path), '-filter_complex_script', filterScriptPath];
-  for (let i = 0; i <= request.buckets.length; i += 1) {
+/** Frame outputs as rawvideo to pipes: fd 1 for the union, then 3, 4, … for buckets. */
+export function pipeOutputArgs(buckets: number): string[] {
+  const args: string[] = [];
+  for (let i = 0; i <= buckets; i += 1) {
     // Passthrough: never duplicate or drop frames to reach a nominal rate.
     args.push(
       '-map',
@@ -125,37 +130,192 @@ export function extractArgs(
       i === 0 ? 'pipe:1' : `pipe:${i + 2}`,
     );
   }
-  if (audioTempPath && probe.audio) {
-    const channels = Math.min(2, Math.max(1, probe.audio.channels));
-    args.push(
-      '-map',
-      `0:${probe.audio.streamIndex}`,
-      '-vn',
-      '-ac',
-      String(channels),
-      '-ar',
-      '48000',
-      '-c:a',
-      'pcm_f32le',
-      '-f',
-      'wav',
-      audioTempPath,
-    );
-  }
   return args;
 }
 
-/** FrameSource on the ffmpeg CLI: one process, frames piped as raw RGB24. */
-export class FfmpegCliFrameSource implements FrameSource {
+/**
+ * Frame outputs written by ffmpeg itself into inherited descriptors: output k's batch files are
+ * the child's fds `firstFds[k]…`; the segment muxer switches to the next descriptor after each
+ * batch's frame count, so frames land in their batch files with no copy through us.
+ */
+export function fileOutputArgs(
+  outputs: readonly { batchCounts: readonly number[] }[],
+  firstFds: readonly number[],
+): string[] {
+  const args: string[] = [];
+  outputs.forEach((output, k) => {
+    const first = firstFds[k] ?? 3;
+    args.push('-map', `[out${k}]`, '-fps_mode', 'passthrough', '-c:v', 'rawvideo');
+    if (output.batchCounts.length === 1) {
+      args.push('-f', 'rawvideo', `pipe:${first}`);
+      return;
+    }
+    let cumulative = 0;
+    const splits = output.batchCounts.slice(0, -1).map((n) => (cumulative += n));
+    args.push(
+      '-f',
+      'segment',
+      '-segment_format',
+      'rawvideo',
+      '-segment_frames',
+      splits.join(','),
+      '-segment_start_number',
+      String(first),
+      'pipe:%d',
+    );
+  });
+  return args;
+}
+
+/** Audio to a WAV file in the same pass (48 kHz, float32, original layout up to stereo). */
+function audioArgs(probe: VideoProbe, audioTempPath: string | null): string[] {
+  if (!audioTempPath || !probe.audio) return [];
+  const channels = Math.min(2, Math.max(1, probe.audio.channels));
+  return [
+    '-map',
+    `0:${probe.audio.streamIndex}`,
+    '-vn',
+    '-ac',
+    String(channels),
+    '-ar',
+    '48000',
+    '-c:a',
+    'pcm_f32le',
+    '-f',
+    'wav',
+    audioTempPath,
+  ];
+}
+
+/** Shared checks after ffmpeg exits: timeout, memory bound, completeness. */
+async function finishDecode(
+  request: ExtractRequest,
+  result: { exitCode: number | null; stderr: string; timedOut: boolean },
+  outputs: readonly FrameOutput[],
+  audioTempPath: string | null,
+): Promise<number> {
+  const cleanup = async (): Promise<void> => {
+    if (audioTempPath) await rm(audioTempPath, { force: true });
+  };
+  if (result.timedOut) {
+    await cleanup();
+    throw new DataProcessorError(
+      'TIMEOUT',
+      `Decoding did not finish within ${Math.round(request.timeoutMs / 1000)} s.`,
+    );
+  }
+  if (result.exitCode !== 0 && isOutOfMemory(result.stderr)) {
+    await cleanup();
+    throw new DataProcessorError(
+      'OOM',
+      `The decoder exceeded its memory bound of ${request.memoryLimitMb} MiB (segmenter.decode_memory_limit_mb).`,
+    );
+  }
+  const written = await Promise.all(outputs.map((o) => o.framesWritten()));
+  const complete = written.every((counts, k) => counts.every((n, i) => n === outputs[k]?.batchCounts[i]));
+  if (result.exitCode !== 0 || !complete) {
+    await cleanup();
+    const got = (written[0] ?? []).reduce((a, b) => a + b, 0);
+    const why =
+      result.exitCode !== 0
+        ? lastErrorLine(result.stderr)
+        : `decoded ${got} of ${request.unionSource.length} frames`;
+    throw new InputError('INPUT_UNREADABLE', `The video could not be decoded completely: ${why}.`);
+  }
+  if (audioTempPath && request.audioOutputPath) await rename(audioTempPath, request.audioOutputPath);
+  return written.flat().reduce((a, b) => a + b, 0);
+}
+
+async function writeFilterScript(request: ExtractRequest): Promise<string> {
+  await mkdir(request.scratchDir, { recursive: true });
+  const path = join(request.scratchDir, 'filter_graph.txt');
+  await writeFile(path, filterGraph(request));
+  return path;
+}
+
+/**
+ * FrameSource on the ffmpeg CLI, ffmpeg writing the batch files itself (the default: no pipe, no
+ * copy). Progress comes from ffmpeg's `-progress` report.
+ */
+export class FfmpegFileFrameSource implements FrameSource {
+  readonly name = 'ffmpeg-cli-files';
+
+  async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
+    const started = performance.now();
+    const filterScriptPath = await writeFilterScript(request);
+    const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
+    const fds = outputs.flatMap((o) => [...o.fds]);
+    const firstFds: number[] = [];
+    let next = 3;
+    for (const o of outputs) {
+      firstFds.push(next);
+      next += o.fds.length;
+    }
+    const args = [
+      '-v',
+      'error',
+      '-nostats',
+      '-progress',
+      'pipe:1',
+      '-stats_period',
+      '0.25',
+      ...inputArgs(request.probe.path),
+      '-filter_complex_script',
+      filterScriptPath,
+      ...fileOutputArgs(outputs, firstFds),
+      ...audioArgs(request.probe, audioTempPath),
+    ];
+    const { child, done } = spawnTool('ffmpeg', args, {
+      timeoutMs: request.timeoutMs,
+      inheritFds: fds,
+      ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    let progressText = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      progressText += text;
+      const lines = progressText.split('\n');
+      progressText = lines.pop() ?? '';
+      for (const line of lines) {
+        const frames = /^frame=(\d+)/.exec(line);
+        if (frames) request.onProgress?.(Number(frames[1]));
+      }
+    });
+    const result = await done;
+    const frames = await finishDecode(request, result, outputs, audioTempPath);
+    request.onProgress?.(request.unionSource.length);
+    return {
+      framesDelivered: request.unionSource.length,
+      bytesDelivered: frames,
+      wallMs: performance.now() - started,
+    };
+  }
+}
+
+/** The frame source used unless a caller chooses one. */
+export function defaultFrameSource(): FrameSource {
+  return new FfmpegFileFrameSource();
+}
+
+/** FrameSource on the ffmpeg CLI with frames piped to us as raw RGB24 (kept for comparison in bench/). */
+export class FfmpegPipeFrameSource implements FrameSource {
   readonly name = 'ffmpeg-cli-pipe';
 
-  async extract(request: ExtractRequest, sinks: readonly FrameSink[]): Promise<ExtractStats> {
+  async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
     const started = performance.now();
-    await mkdir(request.scratchDir, { recursive: true });
-    const filterScriptPath = join(request.scratchDir, 'filter_graph.txt');
-    await writeFile(filterScriptPath, filterGraph(request));
+    const filterScriptPath = await writeFilterScript(request);
     const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
-    const { child, done } = spawnTool('ffmpeg', extractArgs(request, filterScriptPath, audioTempPath), {
+    const args = [
+      '-v',
+      'error',
+      ...inputArgs(request.probe.path),
+      '-filter_complex_script',
+      filterScriptPath,
+      ...pipeOutputArgs(request.buckets.length),
+      ...audioArgs(request.probe, audioTempPath),
+    ];
+    const { child, done } = spawnTool('ffmpeg', args, {
       timeoutMs: request.timeoutMs,
       extraPipes: request.buckets.length,
       ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
@@ -166,16 +326,16 @@ export class FfmpegCliFrameSource implements FrameSource {
       child.stdout,
       ...request.buckets.map((_, i) => child.stdio[i + 3] as Readable),
     ];
-    const received = streams.map(() => 0);
+    let received = 0;
     let reported = 0;
     const pump = async (stream: Readable, i: number): Promise<void> => {
-      const sink = sinks[i];
-      if (!sink) throw new DataProcessorError('INTERNAL', `no sink for frame output ${i}`);
+      const output = outputs[i];
+      if (!output) throw new DataProcessorError('INTERNAL', `no output for frame stream ${i}`);
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        await sink(chunk);
-        received[i] = (received[i] ?? 0) + chunk.length;
+        await output.write(chunk);
         if (i === 0) {
-          const frames = Math.floor((received[0] ?? 0) / frameBytes);
+          received += chunk.length;
+          const frames = Math.floor(received / frameBytes);
           if (frames !== reported) {
             reported = frames;
             request.onProgress?.(frames);
@@ -183,50 +343,19 @@ export class FfmpegCliFrameSource implements FrameSource {
         }
       }
     };
-    const cleanup = async (): Promise<void> => {
-      if (audioTempPath) await rm(audioTempPath, { force: true });
-    };
     try {
       // Every output is drained concurrently: ffmpeg blocks when any pipe is full.
       await Promise.all(streams.map(pump));
     } catch (error) {
       child.kill('SIGKILL');
       await done.catch(() => undefined);
-      await cleanup();
+      if (audioTempPath) await rm(audioTempPath, { force: true });
       throw error;
     }
-    const result = await done;
-    if (result.timedOut) {
-      await cleanup();
-      throw new DataProcessorError(
-        'TIMEOUT',
-        `Decoding did not finish within ${Math.round(request.timeoutMs / 1000)} s.`,
-      );
-    }
-    const expected = [
-      request.unionSource.length * frameBytes,
-      ...request.buckets.map((b) => b.unionPositions.length * b.width * b.height * 3),
-    ];
-    const complete = expected.every((bytes, i) => received[i] === bytes);
-    if (result.exitCode !== 0 || !complete) {
-      await cleanup();
-      if (result.exitCode !== 0 && isOutOfMemory(result.stderr)) {
-        throw new DataProcessorError(
-          'OOM',
-          `The decoder exceeded its memory bound of ${request.memoryLimitMb} MiB (segmenter.decode_memory_limit_mb).`,
-        );
-      }
-      const why =
-        result.exitCode !== 0
-          ? lastErrorLine(result.stderr)
-          : `decoded ${(received[0] ?? 0) / frameBytes} of ${request.unionSource.length} frames`;
-      throw new InputError('INPUT_UNREADABLE', `The video could not be decoded completely: ${why}.`);
-    }
-    if (audioTempPath && request.audioOutputPath) await rename(audioTempPath, request.audioOutputPath);
-    const bytesDelivered = received.reduce((a, b) => a + b, 0);
+    const frames = await finishDecode(request, await done, outputs, audioTempPath);
     return {
-      framesDelivered: (received[0] ?? 0) / frameBytes,
-      bytesDelivered,
+      framesDelivered: request.unionSource.length,
+      bytesDelivered: frames,
       wallMs: performance.now() - started,
     };
   }

@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ContractViolationError,
@@ -12,132 +12,169 @@ import {
   type FrameBatch,
   type FramesMetadata,
 } from '../contracts/index.js';
-import { openAtomicWriter, type AtomicWriter } from '../storage/index.js';
+import { fsyncDir, openTempFile, sha256File } from '../storage/index.js';
 
 export function batchFileName(batchNumber: number): string {
   return `batch_${String(batchNumber).padStart(5, '0')}.npy`;
 }
 
-/** Bytes gathered from the pipe before one vectored write (fewer system calls, no copy). */
+/** Bytes gathered from a pipe before one vectored write (fewer system calls, no copy). */
 const WRITE_GATHER_BYTES = 8 * 1024 * 1024;
 
+export interface WrittenBatch {
+  file: string;
+  first: number;
+  count: number;
+  sha256: string;
+  bytes: number;
+}
+
 /**
- * Streams RGB24 bytes into `batch_*.npy` files of `batchSize` frames each (the last one shorter),
- * writing the NPY preamble first and the pipe's chunks straight after it: chunks are gathered by
- * reference and written with one vectored write, never copied (R-PERF-1). Each file is hashed
- * while written and committed atomically; a finished batch is fsynced and renamed in the
- * background while the next one is written, and `finish` waits for all of them.
+ * The `batch_*.npy` files of one frame output (the union, or a bucket): `batchSize` frames each,
+ * the last one shorter. `open` creates every temp file with its NPY preamble already written, so a
+ * frame source can write raw RGB24 bytes straight after it — ffmpeg itself through inherited
+ * descriptors, or a pipe reader through `write` — with no copy (R-PERF-1). `commit` checks every
+ * size, then fsyncs, hashes and renames each file into place (R-ST-3).
  */
-export class FrameBatchWriter {
-  private readonly frameBytes: number;
-  private readonly batchSizes: number[];
-  private batchNumber = 0;
-  private bytesInBatch = 0;
-  private writer: AtomicWriter | null = null;
+export class BatchFileSet {
+  readonly batchCounts: number[];
+  readonly frameBytes: number;
+  private files: { tempPath: string; handle: FileHandle; finalPath: string; preambleBytes: number }[] = [];
+  private done: WrittenBatch[] = [];
+  // Sequential writer state for pipe-based sources.
+  private current = 0;
+  private bytesInCurrent = 0;
   private gathered: Uint8Array[] = [];
   private gatheredBytes = 0;
-  private readonly commits: Promise<void>[] = [];
-  private readonly committed: {
-    file: string;
-    first: number;
-    count: number;
-    sha256: string;
-    bytes: number;
-  }[] = [];
-  private framesStarted = 0;
 
   constructor(
     private readonly dir: string,
     totalFrames: number,
     batchSize: number,
-    private readonly width: number,
-    private readonly height: number,
+    readonly width: number,
+    readonly height: number,
   ) {
     this.frameBytes = width * height * 3;
-    this.batchSizes = [];
+    this.batchCounts = [];
     for (let start = 0; start < totalFrames; start += batchSize)
-      this.batchSizes.push(Math.min(batchSize, totalFrames - start));
+      this.batchCounts.push(Math.min(batchSize, totalFrames - start));
   }
 
-  /** Batches written so far, in order. */
-  get written(): readonly { file: string; first: number; count: number; sha256: string; bytes: number }[] {
-    return [...this.committed].sort((a, b) => a.first - b.first);
+  async open(): Promise<void> {
+    for (let i = 0; i < this.batchCounts.length; i += 1) {
+      const finalPath = join(this.dir, batchFileName(i));
+      const { tempPath, handle } = await openTempFile(finalPath);
+      const preamble = npyPreamble('|u1', [this.batchCounts[i] ?? 0, this.height, this.width, 3]);
+      // A sequential write (no position), so the descriptor is left just after the preamble.
+      await handle.write(preamble, 0, preamble.length, null);
+      this.files.push({ tempPath, handle, finalPath, preambleBytes: preamble.length });
+    }
   }
 
-  private async openNext(): Promise<void> {
-    const count = this.batchSizes[this.batchNumber];
-    if (count === undefined)
-      throw new ContractViolationError('the decoder delivered more frames than were requested');
-    this.writer = await openAtomicWriter(join(this.dir, batchFileName(this.batchNumber)));
-    this.gathered = [npyPreamble('|u1', [count, this.height, this.width, 3])];
-    this.gatheredBytes = 0;
-    this.bytesInBatch = 0;
+  /** Descriptors of the temp files, positioned after their preambles, in batch order. */
+  get fds(): number[] {
+    return this.files.map((f) => f.handle.fd);
   }
 
-  private async flush(): Promise<void> {
-    if (!this.writer || this.gathered.length === 0) return;
-    const chunks = this.gathered;
-    this.gathered = [];
-    this.gatheredBytes = 0;
-    await this.writer.writev(chunks);
-  }
-
-  private async closeCurrent(): Promise<void> {
-    if (!this.writer) return;
-    await this.flush();
-    const writer = this.writer;
-    const entry = {
-      file: batchFileName(this.batchNumber),
-      first: this.framesStarted,
-      count: this.batchSizes[this.batchNumber] ?? 0,
-    };
-    this.commits.push(
-      writer.commit().then(({ sha256, bytes }) => {
-        this.committed.push({ ...entry, sha256, bytes });
-      }),
-    );
-    this.framesStarted += entry.count;
-    this.writer = null;
-    this.batchNumber += 1;
-  }
-
-  /** Accepts a chunk of the RGB24 stream. */
+  /** Accepts the next chunk of the RGB24 stream (for sources that read a pipe). */
   readonly write = async (chunk: Uint8Array): Promise<void> => {
     let offset = 0;
     while (offset < chunk.length) {
-      if (!this.writer) await this.openNext();
-      const capacity = (this.batchSizes[this.batchNumber] ?? 0) * this.frameBytes - this.bytesInBatch;
+      const capacity = (this.batchCounts[this.current] ?? 0) * this.frameBytes - this.bytesInCurrent;
+      if (capacity <= 0)
+        throw new ContractViolationError('the decoder delivered more frames than were requested');
       const take = Math.min(capacity, chunk.length - offset);
       this.gathered.push(
         offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take),
       );
       this.gatheredBytes += take;
-      this.bytesInBatch += take;
+      this.bytesInCurrent += take;
       offset += take;
-      if (this.bytesInBatch === (this.batchSizes[this.batchNumber] ?? 0) * this.frameBytes)
-        await this.closeCurrent();
-      else if (this.gatheredBytes >= WRITE_GATHER_BYTES) await this.flush();
+      if (this.bytesInCurrent === (this.batchCounts[this.current] ?? 0) * this.frameBytes) {
+        await this.flush();
+        this.current += 1;
+        this.bytesInCurrent = 0;
+      } else if (this.gatheredBytes >= WRITE_GATHER_BYTES) await this.flush();
     }
   };
 
-  /** Waits for every batch to be durable; throws unless every planned batch was written completely. */
-  async finish(): Promise<void> {
-    await Promise.all(this.commits);
-    if (this.writer || this.batchNumber !== this.batchSizes.length) {
-      throw new ContractViolationError(
-        `frame batches incomplete: ${this.batchNumber} of ${this.batchSizes.length} written`,
-      );
+  private async flush(): Promise<void> {
+    const file = this.files[this.current];
+    if (!file || this.gathered.length === 0) return;
+    const chunks = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    let pending = chunks;
+    while (pending.length > 0) {
+      const { bytesWritten } = await file.handle.writev(pending);
+      let left = bytesWritten;
+      const rest: Uint8Array[] = [];
+      for (const c of pending) {
+        if (left >= c.length) left -= c.length;
+        else {
+          rest.push(left > 0 ? c.subarray(left) : c);
+          left = 0;
+        }
+      }
+      pending = rest;
     }
   }
 
+  /** Frames each file holds now (for checking a finished decode). */
+  async framesWritten(): Promise<number[]> {
+    await this.flush();
+    return Promise.all(
+      this.files.map(async (f) =>
+        Math.max(0, ((await f.handle.stat()).size - f.preambleBytes) / this.frameBytes),
+      ),
+    );
+  }
+
+  /** Throws unless every file is complete; then fsync, hash and rename each into place. */
+  async commit(): Promise<void> {
+    const frames = await this.framesWritten();
+    const short = frames.findIndex((n, i) => n !== this.batchCounts[i]);
+    if (short >= 0) {
+      throw new ContractViolationError(
+        `frame batch ${short} holds ${frames[short]} of ${this.batchCounts[short]} frames`,
+      );
+    }
+    let first = 0;
+    const entries = this.files.map((f, i) => {
+      const entry = { f, i, first };
+      first += this.batchCounts[i] ?? 0;
+      return entry;
+    });
+    this.done = await Promise.all(
+      entries.map(async ({ f, i, first: start }) => {
+        await f.handle.sync();
+        await f.handle.close();
+        const [sha256, bytes] = [await sha256File(f.tempPath), (await stat(f.tempPath)).size];
+        await rename(f.tempPath, f.finalPath);
+        return { file: batchFileName(i), first: start, count: this.batchCounts[i] ?? 0, sha256, bytes };
+      }),
+    );
+    this.files = [];
+    await fsyncDir(this.dir);
+  }
+
+  /** Closes and removes every temp file. */
   async abort(): Promise<void> {
-    await Promise.allSettled(this.commits);
-    await this.writer?.abort();
-    this.writer = null;
+    await Promise.all(
+      this.files.map(async (f) => {
+        await f.handle.close().catch(() => undefined);
+        await rm(f.tempPath, { force: true });
+      }),
+    );
+    this.files = [];
+  }
+
+  get written(): readonly WrittenBatch[] {
+    return this.done;
   }
 
   artifacts(runRelativeDir: string): ArtifactRef[] {
-    return this.written.map((w) => ({
+    return this.done.map((w) => ({
       path: `${runRelativeDir}/${w.file}`,
       type: 'npy',
       sha256: w.sha256,

@@ -8,9 +8,17 @@ export {
   resetToolCache,
   INPUT_FORMAT_WHITELIST,
 } from './ffmpeg.js';
-export { SAMPLING_POLICY_VERSION, DEFAULT_FRAME_BUDGETS, frameCount, sampleSourceIndices, planUnion } from './sampling.js';
 export {
-  FfmpegCliFrameSource,
+  SAMPLING_POLICY_VERSION,
+  DEFAULT_FRAME_BUDGETS,
+  frameCount,
+  sampleSourceIndices,
+  planUnion,
+} from './sampling.js';
+export {
+  FfmpegFileFrameSource,
+  FfmpegPipeFrameSource,
+  defaultFrameSource,
   selectExpression,
   filterGraph,
   type FrameSource,

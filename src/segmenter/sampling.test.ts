@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FRAME_BUDGETS, frameCount, planUnion, sampleSourceIndices, SAMPLING_POLICY_VERSION } from './sampling.js';
+import {
+  DEFAULT_FRAME_BUDGETS,
+  frameCount,
+  planUnion,
+  sampleSourceIndices,
+  SAMPLING_POLICY_VERSION,
+} from './sampling.js';
 import { selectExpression } from './frame-source.js';
 
 const cfr = (n: number, fps: number, start = 0) =>
@@ -40,8 +46,16 @@ describe('sampling policy sp_v1', () => {
 
   it('gives the SPEC default components distinct counts on a 60 s, 30 fps video', () => {
     const plan = planUnion(cfr(1800, 30), 60, new Map(Object.entries(DEFAULT_FRAME_BUDGETS)));
-    const counts = Object.fromEntries([...plan.perComponent].map(([name, p]) => [name, p.sourceIndices.length]));
-    expect(counts).toEqual({ cut_detection: 900, core_clip: 300, core_depth_midas: 150, core_face_landmarks: 400, shot_quality: 500 });
+    const counts = Object.fromEntries(
+      [...plan.perComponent].map(([name, p]) => [name, p.sourceIndices.length]),
+    );
+    expect(counts).toEqual({
+      cut_detection: 900,
+      core_clip: 300,
+      core_depth_midas: 150,
+      core_face_landmarks: 400,
+      shot_quality: 500,
+    });
     expect(new Set(Object.values(counts)).size).toBe(5);
     expect(plan.unionSource.length).toBeGreaterThanOrEqual(900);
     expect(plan.unionSource.length).toBeLessThanOrEqual(1800);

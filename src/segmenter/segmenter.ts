@@ -15,8 +15,8 @@ import {
 } from '../contracts/index.js';
 import { sha256File, writeFileAtomic } from '../storage/index.js';
 import type { SegmenterConfig } from './config.js';
-import { FfmpegCliFrameSource, type FrameSource } from './frame-source.js';
-import { FrameBatchWriter } from './frames-dir.js';
+import { defaultFrameSource, type FrameSource } from './frame-source.js';
+import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
@@ -64,7 +64,7 @@ interface PlannedBucket {
   height: number;
   unionPositions: Int32Array;
   batchSize: number;
-  writer: FrameBatchWriter;
+  writer: BatchFileSet;
 }
 
 /**
@@ -115,23 +115,18 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       ...size,
       unionPositions,
       batchSize: size2,
-      writer: new FrameBatchWriter(
-        join(framesDir, dir),
-        unionPositions.length,
-        size2,
-        size.width,
-        size.height,
-      ),
+      writer: new BatchFileSet(join(framesDir, dir), unionPositions.length, size2, size.width, size.height),
     });
   }
 
-  const writer = new FrameBatchWriter(framesDir, plan.unionSource.length, batchSize, width, height);
+  const writer = new BatchFileSet(framesDir, plan.unionSource.length, batchSize, width, height);
   const writers = [writer, ...buckets.map((b) => b.writer)];
-  const source = request.frameSource ?? new FfmpegCliFrameSource();
+  const source = request.frameSource ?? defaultFrameSource();
   const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
   const total = plan.unionSource.length;
   let stats;
   try {
+    for (const w of writers) await w.open();
     stats = await source.extract(
       {
         probe,
@@ -146,16 +141,16 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
         ...(request.signal ? { signal: request.signal } : {}),
         onProgress: (done) => request.onProgress?.(done, total),
       },
-      writers.map((w) => w.write),
+      writers,
     );
-    await Promise.all(writers.map((w) => w.finish()));
+    await Promise.all(writers.map((w) => w.commit()));
   } catch (error) {
     await Promise.all(writers.map((w) => w.abort()));
     throw error;
   } finally {
     await rm(scratchDir, { recursive: true, force: true });
   }
-  const batchEntries = (w: FrameBatchWriter) =>
+  const batchEntries = (w: BatchFileSet) =>
     w.written.map((b) => ({
       file: b.file,
       first_union_index: b.first,

@@ -131,6 +131,19 @@ export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
   };
 }
 
+/**
+ * Creates the temp file for `path` (same directory, GC-able name) for a writer that is not us,
+ * e.g. ffmpeg writing into an inherited descriptor; `commitFile` moves it into place.
+ */
+export async function openTempFile(path: string): Promise<{ tempPath: string; handle: FileHandle }> {
+  const tempPath = tempPathFor(path);
+  try {
+    return { tempPath, handle: await open(tempPath, 'wx', 0o644) };
+  } catch (error) {
+    throw wrap(error, `cannot create ${tempPath}`);
+  }
+}
+
 /** Moves a finished file (written by another process, e.g. ffmpeg) into place durably. */
 export async function commitFile(tempPath: string, path: string): Promise<void> {
   const handle = await open(tempPath, 'r+');

@@ -2,6 +2,7 @@ export {
   writeFileAtomic,
   openAtomicWriter,
   commitFile,
+  openTempFile,
   sha256File,
   removeStaleTemps,
   fsyncDir,

@@ -220,6 +220,8 @@ export interface DetectParams {
   gradualMinFrames: number;
   /** … and the frames before and after it differ by a score of at least this. @defaultValue 0.3 */
   gradualMinChange: number;
+  /** … and its `blendResidual` is at most this (on the test videos: fades ≈ 0, a dissolve 0.03, pans 0.16–0.4). @defaultValue 0.1 */
+  gradualMaxResidual: number;
 }
 
 /** Defaults for `DetectParams` (the component's config defaults use these). */
@@ -234,6 +236,7 @@ export const DEFAULT_DETECT_PARAMS: Readonly<DetectParams> = {
   gradualWindow: 30,
   gradualMinFrames: 4,
   gradualMinChange: 0.3,
+  gradualMaxResidual: 0.1,
 };
 
 /** Detector output, in positions 0..n-1 of the sampled sequence. */
@@ -246,6 +249,14 @@ export interface Detection {
   gradual: [number, number][];
   /** Positions where shots start: 0, the cuts and the gradual transitions' ends (see `shotStartPositions`). */
   shotStarts: number[];
+}
+
+/** Median of `values`; NaN when empty. Sorts `values` in place. */
+function medianInPlace(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  values.sort((x, y) => x - y);
+  const mid = values.length >> 1;
+  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
 
 /** Median of the finite scores at positions [from, to] other than `except`; 0 when there are none. */
@@ -261,10 +272,7 @@ function localMedian(
     const s = scores[j]!;
     if (j !== except && !Number.isNaN(s)) scratch.push(s);
   }
-  if (scratch.length === 0) return 0;
-  scratch.sort((x, y) => x - y);
-  const mid = scratch.length >> 1;
-  return scratch.length % 2 === 1 ? scratch[mid]! : (scratch[mid - 1]! + scratch[mid]!) / 2;
+  return scratch.length === 0 ? 0 : medianInPlace(scratch);
 }
 
 /**
@@ -295,27 +303,54 @@ export function detectHardCuts(
   return cuts;
 }
 
-/** Median of `values`; NaN when empty. Sorts `values` in place. */
-function medianInPlace(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  values.sort((x, y) => x - y);
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+/**
+ * How far a run of frames is from a pure blend: the mean, over the frames strictly between
+ * `before` and `last`, of the squared distance of each frame's thumbnail from the straight line
+ * through the thumbnails of `before` and `last`, relative to the squared distance between those
+ * two. Cell means are linear in the pixels, so a fade or a dissolve — a per-pixel mix of two
+ * pictures — scores ≈ 0 (only motion inside the shots adds to it), while a camera pan or a zoom,
+ * which moves content instead of mixing it, scores well above 0.1. 0 when there is no frame in
+ * between; Infinity when `before` and `last` are identical.
+ */
+export function blendResidual(features: readonly FrameFeatures[], before: number, last: number): number {
+  const a = features[before]!.thumbnail;
+  const b = features[last]!.thumbnail;
+  const cells = a.length;
+  let span = 0;
+  for (let i = 0; i < cells; i += 1) span += (b[i]! - a[i]!) ** 2;
+  if (last - before < 2) return 0;
+  if (span === 0) return Number.POSITIVE_INFINITY;
+  let total = 0;
+  for (let m = before + 1; m < last; m += 1) {
+    const t = features[m]!.thumbnail;
+    // Least-squares mix α of frame m between a and b, then what that mix leaves unexplained.
+    let dot = 0;
+    for (let i = 0; i < cells; i += 1) dot += (t[i]! - a[i]!) * (b[i]! - a[i]!);
+    const alpha = dot / span;
+    let residual = 0;
+    for (let i = 0; i < cells; i += 1) residual += (t[i]! - a[i]! - alpha * (b[i]! - a[i]!)) ** 2;
+    total += residual / span;
+  }
+  return total / (last - before - 1);
 }
 
 /**
  * Gradual transitions (fades, dissolves) — a first version. A candidate is a maximal run of
  * consecutive positions, none of them a hard cut, with scores ≥ `gradualThreshold`. It is a
- * gradual transition when
+ * gradual transition [first, last] when
  * - it spans at least `gradualMinFrames` positions (a fade changes the picture a little on
- *   every frame, a cut or a flash on one);
- * - its median score is ≥ `gradualRatio` × the baseline: the larger of the median score of the
+ *   every frame; a cut or a flash on one);
+ * - its median score is ≥ `gradualRatio` × the baseline: the larger of the median scores of the
  *   `gradualWindow` positions before it and after it, counting only positions outside every
  *   candidate run (so a fade-out next to a fade-in does not raise the other's baseline). Steady
- *   motion keeps the scores of a whole stretch above the threshold, and so its baseline as high
- *   as the run: no transition. A run with no outside position on either side is rejected;
- * - its accumulated change — the score between the frame before the run and its last frame — is
- *   ≥ `gradualMinChange`, as for a cut: the picture really changed, not just moved.
+ *   motion keeps a whole stretch above the threshold and its baseline as high as the run: no
+ *   transition. A run with no outside position on either side is rejected;
+ * - its accumulated change — the score between the frame before it and its last frame — is
+ *   ≥ `gradualMinChange`, as for a cut: the picture really changed;
+ * - it is a blend: `blendResidual` ≤ `gradualMaxResidual` (a pan changes the picture gradually
+ *   too, but by moving it).
+ * A fade-out straight into a fade-in makes one run that is no single blend; such a run is split
+ * once, where both halves pass the last three tests best.
  */
 export function detectGradualTransitions(
   features: readonly FrameFeatures[],
@@ -346,17 +381,37 @@ export function detectGradualTransitions(
       if (!inRun[j] && !isCut[j]) values.push(scores[j]!);
     return medianInPlace(values);
   };
+  // Blend residual of [first, last] when it is long enough, changed enough and is a blend; else NaN.
+  const blendFit = (first: number, last: number): number => {
+    if (last - first + 1 < params.gradualMinFrames) return Number.NaN;
+    const change = transitionScore(features[first - 1]!, features[last]!, params.histogramWeight);
+    if (!(change >= params.gradualMinChange)) return Number.NaN;
+    const residual = blendResidual(features, first - 1, last);
+    return residual <= params.gradualMaxResidual ? residual : Number.NaN;
+  };
   const transitions: [number, number][] = [];
-  for (const [start, end] of runs) {
-    if (end - start + 1 < params.gradualMinFrames) continue;
-    const before = outsideMedian(start - params.gradualWindow, start - 1);
-    const after = outsideMedian(end + 1, end + params.gradualWindow);
+  for (const [first, last] of runs) {
+    if (last - first + 1 < params.gradualMinFrames) continue;
+    const before = outsideMedian(first - params.gradualWindow, first - 1);
+    const after = outsideMedian(last + 1, last + params.gradualWindow);
     if (Number.isNaN(before) && Number.isNaN(after)) continue;
     const baseline = Math.max(Number.isNaN(before) ? 0 : before, Number.isNaN(after) ? 0 : after);
-    const runMedian = medianInPlace(Array.from(scores.subarray(start, end + 1)));
+    const runMedian = medianInPlace(Array.from(scores.subarray(first, last + 1)));
     if (runMedian < params.gradualRatio * baseline) continue;
-    const change = transitionScore(features[start - 1]!, features[end]!, params.histogramWeight);
-    if (change >= params.gradualMinChange) transitions.push([start, end]);
+    if (!Number.isNaN(blendFit(first, last))) {
+      transitions.push([first, last]);
+      continue;
+    }
+    let bestSplit = -1;
+    let bestFit = Number.POSITIVE_INFINITY;
+    for (let m = first; m < last; m += 1) {
+      const fit = Math.max(blendFit(first, m), blendFit(m + 1, last));
+      if (fit < bestFit) {
+        bestFit = fit;
+        bestSplit = m;
+      }
+    }
+    if (bestSplit >= 0) transitions.push([first, bestSplit], [bestSplit + 1, last]);
   }
   return transitions;
 }

@@ -1,35 +1,95 @@
 import { z } from 'zod';
-import { DependencyError, nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
-import { runInWorker } from '../../../../../workers/index.js';
-import type { Detection } from './detect.js';
+import {
+  ContractViolationError,
+  DataProcessorError,
+  DependencyError,
+  nd,
+  type Component,
+  type ComponentResult,
+  type NdArray,
+} from '../../../../../contracts/index.js';
+import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
+import {
+  DEFAULT_DETECT_PARAMS,
+  detectTransitions,
+  frameFeatures,
+  type DetectParams,
+  type FrameFeatures,
+} from './detect.js';
 
+const NAME = 'cut_detection';
+const D = DEFAULT_DETECT_PARAMS;
+
+/** `cut_detection` config: the detector's thresholds (see `DetectParams` in detect.ts) and the read batch. */
 const configSchema = z
   .object({
-    cut_threshold: z.number().min(0).max(1).default(0.3),
-    local_ratio: z.number().min(1).default(2.5),
-    local_window: z.number().int().min(1).max(50).default(8),
-    min_shot_sec: z.number().min(0).default(0.4),
-    gradual_threshold: z.number().min(0).max(1).default(0.05),
-    gradual_min_frames: z.number().int().min(2).default(4),
+    histogram_weight: z.number().min(0).max(1).default(D.histogramWeight),
+    cut_threshold: z.number().min(0).max(1).default(D.cutThreshold),
+    local_ratio: z.number().min(1).default(D.localRatio),
+    local_window: z.number().int().min(1).max(100).default(D.localWindow),
+    /** In source frames (the i-th presented frame), whatever the sampling step. */
+    min_shot_frames: z.number().int().min(1).default(D.minShotFrames),
+    gradual_threshold: z.number().min(0).max(1).default(D.gradualThreshold),
+    gradual_ratio: z.number().min(1).default(D.gradualRatio),
+    gradual_window: z.number().int().min(1).max(500).default(D.gradualWindow),
+    gradual_min_frames: z.number().int().min(2).default(D.gradualMinFrames),
+    gradual_min_change: z.number().min(0).max(1).default(D.gradualMinChange),
+    gradual_max_residual: z.number().min(0).default(D.gradualMaxResidual),
+    /** Frames read per batch from frames_dir (memory: batch × W × H × 3 bytes). */
     batch_size: z.number().int().min(1).max(1024).default(64),
   })
   .strict();
-type CutConfig = z.infer<typeof configSchema>;
+type CutDetectionConfig = z.infer<typeof configSchema>;
 
-const NAME = 'cut_detection';
+/** Compiles the component config into the detector's parameters. */
+function detectParams(c: CutDetectionConfig): DetectParams {
+  return {
+    histogramWeight: c.histogram_weight,
+    cutThreshold: c.cut_threshold,
+    localRatio: c.local_ratio,
+    localWindow: c.local_window,
+    minShotFrames: c.min_shot_frames,
+    gradualThreshold: c.gradual_threshold,
+    gradualRatio: c.gradual_ratio,
+    gradualWindow: c.gradual_window,
+    gradualMinFrames: c.gradual_min_frames,
+    gradualMinChange: c.gradual_min_change,
+    gradualMaxResidual: c.gradual_max_residual,
+  };
+}
+
+const metaSchema = z
+  .object({
+    /** The detector parameters this artifact was made with (config names). */
+    thresholds: z.record(z.string(), z.number()),
+    num_cuts: z.number().int().nonnegative(),
+    num_gradual: z.number().int().nonnegative(),
+    num_shots: z.number().int().nonnegative(),
+    /**
+     * Largest source-frame gap between consecutive analysed frames: the worst-case localisation
+     * error of a cut (0 when fewer than 2 frames).
+     */
+    max_sampling_gap_frames: z.number().int().nonnegative(),
+  })
+  .loose();
 
 /**
- * `cut_detection`: per-transition scores, hard cuts, gradual transitions and the shot list over
- * the component's own frames. Indices in the outputs are SOURCE-domain (i-th presented frame);
- * precision is the sampling step: a cut between sampled frames a < b is reported at b.
+ * `cut_detection` (SPEC §4): per-transition scores, hard cuts, gradual transitions and the shot
+ * list over the component's own sampled frames (R-SEG-3), content-based (colour histogram + luma
+ * thumbnail, see detect.ts). Output indices are SOURCE-domain (the i-th presented frame), except
+ * `frame_indices` (union domain). Localisation precision is the sampling step: a cut between
+ * sampled frames a < b is reported at b, the first sampled frame of the new shot; with every
+ * frame sampled it is exact.
  */
-export const cutDetection: Component<CutConfig> = {
+export const cutDetection: Component<CutDetectionConfig> = {
   name: NAME,
   kind: 'module',
   processor: 'visual',
   version: '0.1.0',
   dependsOn: [],
-  budget: { min: 400, targetPerMinute: 900, max: 1500 },
+  budget: DEFAULT_FRAME_BUDGETS.cut_detection,
+  // One unit is one frame: ~0.55 MB of RGB at 568×320 while its batch is held, plus ~1.5 KB of
+  // features kept for the whole run. Pure CPU.
   resources: { memoryMbPerUnit: 1, devices: ['cpu'], minBatch: 1, maxBatch: 1024 },
   configSchema,
   schema: {
@@ -101,96 +161,123 @@ export const cutDetection: Component<CutConfig> = {
         description: 'time of each shot’s last analysed frame',
       },
     },
-    meta: z
-      .object({
-        num_cuts: z.number().int().nonnegative(),
-        num_gradual: z.number().int().nonnegative(),
-        num_shots: z.number().int().nonnegative(),
-        params: z.record(z.string(), z.unknown()),
-      })
-      .loose(),
+    meta: metaSchema,
   },
-  knownSymbols: (ctx) => ({ N: ctx.frames?.frameIndices.length ?? 0 }),
+  knownSymbols: (ctx) => (ctx.frames ? { N: ctx.frames.frameIndices.length } : {}),
+
   async run(ctx): Promise<ComponentResult> {
     const frames = ctx.frames;
-    if (!frames)
+    if (!frames) {
       throw new DependencyError(
         'DEPENDENCY_MISSING',
-        `${NAME} needs its frame_indices in frames_dir; it never samples frames itself.`,
+        `${NAME} needs its frame_indices in frames_dir (planned by the Segmenter); it never samples frames itself.`,
       );
-    const c = ctx.config;
-    const params = {
-      cutThreshold: c.cut_threshold,
-      localRatio: c.local_ratio,
-      localWindow: c.local_window,
-      minShotSec: c.min_shot_sec,
-      gradualThreshold: c.gradual_threshold,
-      gradualMinFrames: c.gradual_min_frames,
-    };
+    }
+    const config = ctx.config;
+    const params = detectParams(config);
     const n = frames.frameIndices.length;
     const source = frames.sourceFrameIndices;
     const times = frames.timestampsSec;
-    const base = {
-      frame_indices: nd.int32(frames.frameIndices),
-      source_frame_indices: nd.int32(source),
+    const perFrame = {
+      frame_indices: nd.int32(Int32Array.from(frames.frameIndices)),
+      source_frame_indices: nd.int32(Int32Array.from(source)),
       times_sec: nd.float32(Float32Array.from(times)),
     };
-    const meta = { params: c };
+    // Everything but the read batch size shapes the result: recorded in meta.
+    const { batch_size: _batchSize, ...thresholds } = config;
+
     if (n < 2) {
       return {
         status: 'empty',
         emptyReason: 'too_few_frames',
         arrays: {
-          ...base,
+          ...perFrame,
           transition_scores: nd.float32(new Float32Array(n).fill(Number.NaN)),
-          cut_frame_indices: nd.int32([]),
-          cut_times_sec: nd.float32([]),
-          gradual_start_frame_indices: nd.int32([]),
-          gradual_end_frame_indices: nd.int32([]),
-          shot_start_frame_indices: nd.int32([]),
-          shot_end_frame_indices: nd.int32([]),
-          shot_start_times_sec: nd.float32([]),
-          shot_end_times_sec: nd.float32([]),
+          ...boundaryArrays([], [], [], []),
         },
-        meta: { ...meta, num_cuts: 0, num_gradual: 0, num_shots: 0 },
+        meta: { thresholds, num_cuts: 0, num_gradual: 0, num_shots: 0, max_sampling_gap_frames: 0 },
+        notes: `${n} frame(s): a transition needs two`,
       };
     }
-    const detection = await runInWorker<Detection>(
-      new URL('./cut_detection.task.js', import.meta.url),
-      { runDir: ctx.runDir, component: NAME, params, batchSize: c.batch_size },
-      { onProgress: ctx.progress, signal: ctx.signal },
-    );
-    // Shots start at 0, after each hard cut, and after each gradual transition ends.
-    const starts = [
-      ...new Set([0, ...detection.cutPositions, ...detection.gradual.map(([, end]) => end)]),
-    ].sort((a, b) => a - b);
-    const ends = starts.map((s, i) => (i + 1 < starts.length ? (starts[i + 1] as number) - 1 : n - 1));
-    const at = (positions: number[]): Int32Array => Int32Array.from(positions, (p) => source[p] as number);
-    const timeAt = (positions: number[]): Float32Array =>
-      Float32Array.from(positions, (p) => times[p] as number);
+
+    // Features are ~1.5 KB a frame, so all of them are kept and the pixels of a batch are dropped
+    // as soon as it is read. Reading the next batch awaits file I/O, which hands the event loop a
+    // turn between batches (one batch of 64 frames is ~30 ms of pixel work at 320 p).
+    const features: FrameFeatures[] = [];
+    ctx.progress(0, n);
+    for await (const batch of frames.batches(config.batch_size)) {
+      if (ctx.signal.aborted) throw new DataProcessorError('INTERNAL', `${NAME} aborted`);
+      if (batch.width !== frames.width || batch.height !== frames.height) {
+        throw new ContractViolationError(
+          `${NAME}: a frame batch is ${batch.width}x${batch.height}, frames_dir says ${frames.width}x${frames.height}`,
+        );
+      }
+      const frameBytes = batch.width * batch.height * 3;
+      for (let i = 0; i < batch.unionIndices.length; i += 1)
+        features.push(frameFeatures(batch.pixels, i * frameBytes, batch.width, batch.height));
+      ctx.progress(features.length, n);
+    }
+    if (features.length !== n) {
+      throw new ContractViolationError(
+        `${NAME}: frames_dir yielded ${features.length} frames, the component's frame_indices list ${n}`,
+      );
+    }
+
+    const detection = detectTransitions(features, source, params);
+    const starts = detection.shotStarts;
+    const ends = starts.map((_, i) => (i + 1 < starts.length ? starts[i + 1]! - 1 : n - 1));
+    let maxGap = 0;
+    for (let k = 1; k < n; k += 1) maxGap = Math.max(maxGap, source[k]! - source[k - 1]!);
+    const numCuts = detection.cutPositions.length;
+    const numGradual = detection.gradual.length;
     return {
       status: 'ok',
       emptyReason: null,
       arrays: {
-        ...base,
+        ...perFrame,
         transition_scores: nd.float32(detection.scores),
-        cut_frame_indices: nd.int32(at(detection.cutPositions)),
-        cut_times_sec: nd.float32(timeAt(detection.cutPositions)),
-        gradual_start_frame_indices: nd.int32(at(detection.gradual.map(([s]) => s))),
-        gradual_end_frame_indices: nd.int32(at(detection.gradual.map(([, e]) => e))),
-        shot_start_frame_indices: nd.int32(at(starts)),
-        shot_end_frame_indices: nd.int32(at(ends)),
-        shot_start_times_sec: nd.float32(timeAt(starts)),
-        shot_end_times_sec: nd.float32(timeAt(ends)),
+        ...boundaryArrays(
+          detection.cutPositions,
+          detection.gradual,
+          starts,
+          ends,
+          (k) => source[k]!,
+          (k) => times[k]!,
+        ),
       },
       meta: {
-        ...meta,
-        num_cuts: detection.cutPositions.length,
-        num_gradual: detection.gradual.length,
+        thresholds,
+        num_cuts: numCuts,
+        num_gradual: numGradual,
         num_shots: starts.length,
+        max_sampling_gap_frames: maxGap,
       },
-      batchSize: c.batch_size,
-      notes: `${detection.cutPositions.length} cuts, ${detection.gradual.length} gradual, ${starts.length} shots over ${n} frames`,
+      batchSize: config.batch_size,
+      deviceUsed: 'cpu',
+      notes: `${numCuts} cuts, ${numGradual} gradual, ${starts.length} shots over ${n} frames (localisation ≤ ${maxGap} source frames)`,
     };
   },
 };
+
+/** The C-, G- and S-sized arrays, from positions in the sampled sequence. */
+function boundaryArrays(
+  cuts: readonly number[],
+  gradual: readonly (readonly [number, number])[],
+  shotStarts: readonly number[],
+  shotEnds: readonly number[],
+  sourceAt: (k: number) => number = () => -1,
+  timeAt: (k: number) => number = () => Number.NaN,
+): Record<string, NdArray> {
+  const indices = (positions: readonly number[]): NdArray => nd.int32(Int32Array.from(positions, sourceAt));
+  const seconds = (positions: readonly number[]): NdArray => nd.float32(Float32Array.from(positions, timeAt));
+  return {
+    cut_frame_indices: indices(cuts),
+    cut_times_sec: seconds(cuts),
+    gradual_start_frame_indices: indices(gradual.map(([first]) => first)),
+    gradual_end_frame_indices: indices(gradual.map(([, last]) => last)),
+    shot_start_frame_indices: indices(shotStarts),
+    shot_end_frame_indices: indices(shotEnds),
+    shot_start_times_sec: seconds(shotStarts),
+    shot_end_times_sec: seconds(shotEnds),
+  };
+}

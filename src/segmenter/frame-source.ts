@@ -42,6 +42,8 @@ export interface FrameOutput {
   write(chunk: Uint8Array): Promise<void>;
   /** Frames each batch file holds now. */
   framesWritten(): Promise<number[]>;
+  /** A hint while decoding: batches already complete may be made durable now. */
+  checkpoint(): void;
 }
 
 export interface ExtractStats {
@@ -279,7 +281,10 @@ export class FfmpegFileFrameSource implements FrameSource {
       progressText = lines.pop() ?? '';
       for (const line of lines) {
         const frames = /^frame=(\d+)/.exec(line);
-        if (frames) request.onProgress?.(Number(frames[1]));
+        if (frames) {
+          request.onProgress?.(Number(frames[1]));
+          for (const output of outputs) output.checkpoint();
+        }
       }
     });
     const result = await done;

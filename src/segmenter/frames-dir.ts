@@ -41,6 +41,8 @@ export class BatchFileSet {
   readonly frameBytes: number;
   private files: { tempPath: string; handle: FileHandle; finalPath: string; preambleBytes: number }[] = [];
   private done: WrittenBatch[] = [];
+  private readonly sealed = new Map<number, Promise<{ sha256: string; bytes: number }>>();
+  private checking = false;
   // Sequential writer state for pipe-based sources.
   private current = 0;
   private bytesInCurrent = 0;
@@ -125,9 +127,44 @@ export class BatchFileSet {
     await this.flush();
     return Promise.all(
       this.files.map(async (f) =>
-        Math.max(0, ((await f.handle.stat()).size - f.preambleBytes) / this.frameBytes),
+        Math.max(0, ((await stat(f.tempPath)).size - f.preambleBytes) / this.frameBytes),
       ),
     );
+  }
+
+  /** fsync and hash one complete batch file (it stays under its temp name until `commit`). */
+  private seal(i: number): Promise<{ sha256: string; bytes: number }> {
+    let sealing = this.sealed.get(i);
+    if (!sealing) {
+      const f = this.files[i];
+      if (!f) throw new ContractViolationError(`no batch file ${i}`);
+      sealing = (async () => {
+        await f.handle.sync();
+        await f.handle.close();
+        return { sha256: await sha256File(f.tempPath), bytes: (await stat(f.tempPath)).size };
+      })();
+      this.sealed.set(i, sealing);
+    }
+    return sealing;
+  }
+
+  /**
+   * Called while the decoder runs: every batch file that is already complete is fsynced and hashed
+   * now, in the background, so little is left to do when the decode ends.
+   */
+  checkpoint(): void {
+    if (this.checking) return;
+    this.checking = true;
+    void this.framesWritten()
+      .then((frames) => {
+        frames.forEach((n, i) => {
+          if (n === this.batchCounts[i] && !this.sealed.has(i)) void this.seal(i).catch(() => undefined);
+        });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.checking = false;
+      });
   }
 
   /** Throws unless every file is complete; then fsync, hash and rename each into place. */
@@ -140,26 +177,32 @@ export class BatchFileSet {
       );
     }
     let first = 0;
-    const entries = this.files.map((f, i) => {
-      const entry = { f, i, first };
-      first += this.batchCounts[i] ?? 0;
-      return entry;
+    const starts = this.batchCounts.map((n) => {
+      const start = first;
+      first += n;
+      return start;
     });
     this.done = await Promise.all(
-      entries.map(async ({ f, i, first: start }) => {
-        await f.handle.sync();
-        await f.handle.close();
-        const [sha256, bytes] = [await sha256File(f.tempPath), (await stat(f.tempPath)).size];
+      this.files.map(async (f, i) => {
+        const { sha256, bytes } = await this.seal(i);
         await rename(f.tempPath, f.finalPath);
-        return { file: batchFileName(i), first: start, count: this.batchCounts[i] ?? 0, sha256, bytes };
+        return {
+          file: batchFileName(i),
+          first: starts[i] ?? 0,
+          count: this.batchCounts[i] ?? 0,
+          sha256,
+          bytes,
+        };
       }),
     );
     this.files = [];
+    this.sealed.clear();
     await fsyncDir(this.dir);
   }
 
   /** Closes and removes every temp file. */
   async abort(): Promise<void> {
+    await Promise.allSettled(this.sealed.values());
     await Promise.all(
       this.files.map(async (f) => {
         await f.handle.close().catch(() => undefined);
@@ -167,6 +210,7 @@ export class BatchFileSet {
       }),
     );
     this.files = [];
+    this.sealed.clear();
   }
 
   get written(): readonly WrittenBatch[] {

@@ -1,22 +1,32 @@
-// Worker task: measures a WAV file with the streaming meter (runs off the event loop).
+// Worker-thread task (run through src/workers' runInWorker): streams a WAV through the loudness
+// meter off the event loop. Memory stays at one block (1 s) of audio whatever the file length.
 import { LoudnessMeter, type LoudnessResult } from './loudness.js';
-import { readWavBlocks } from './wav.js';
+import { readWavBlocks, readWavFormat } from './wav.js';
 
+/** Input of the loudness task (structured-cloned into the worker). */
+export interface LoudnessTaskInput {
+  wavPath: string;
+  /** Series hop in seconds (multiple of 0.01). */
+  hopSec: number;
+}
+
+/** Progress is reported in frames (samples per channel), at most every ~10 s of audio. */
 export async function task(
-  input: { wavPath: string; hopMs: number },
-  progress: (done: number, total: number) => void,
-): Promise<LoudnessResult | null> {
-  let meter: LoudnessMeter | null = null;
-  let done = 0;
-  let last = 0;
-  for await (const { format, channels } of readWavBlocks(input.wavPath)) {
-    meter ??= new LoudnessMeter(format.sampleRate, format.channels, input.hopMs);
+  input: LoudnessTaskInput,
+  progress: (done: number, total: number) => void = () => undefined,
+): Promise<LoudnessResult> {
+  const format = await readWavFormat(input.wavPath);
+  const meter = new LoudnessMeter(format.sampleRate, format.channels, { hopSec: input.hopSec });
+  const reportEvery = format.sampleRate * 10;
+  let lastReported = 0;
+  progress(0, format.frames);
+  for await (const { channels } of readWavBlocks(input.wavPath, format.sampleRate)) {
     meter.push(channels);
-    done += channels[0]?.length ?? 0;
-    if (done - last >= format.sampleRate * 10) {
-      last = done;
-      progress(done, format.frames);
+    if (meter.frames - lastReported >= reportEvery) {
+      lastReported = meter.frames;
+      progress(meter.frames, format.frames);
     }
   }
-  return meter ? meter.finish() : null;
+  progress(meter.frames, format.frames);
+  return meter.finish();
 }

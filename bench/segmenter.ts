@@ -49,7 +49,7 @@ function generate(c: Case): string {
     '-f',
     'lavfi',
     '-i',
-    `mandelbrot=s=${c.width}x${c.height}:r=30,trim=duration=${third}`,
+    `mandelbrot=s=${c.width}x${c.height}:r=30:end_pts=100000,trim=duration=${third}`,
     '-f',
     'lavfi',
     '-i',
@@ -146,3 +146,46 @@ console.log(rows.join('\n'));
 console.log(
   `node peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (the ffmpeg child is not included)`,
 );
+
+// GOP skipping: a sparse union (one frame every 5 s) on the 10 min 720p video (keyframe every 2 s),
+// decoded in one pass vs. seeking to the keyframe before each needed frame.
+if (process.argv.includes('--long')) {
+  const path = generate({ name: '10min_720p', width: 1280, height: 720, seconds: 600 });
+  const runDir = join(dir, 'run', 'sparse');
+  const sparse = new Map([['sparse', { min: 120, targetPerMinute: 12, max: 400 }]]);
+  const identity: RunIdentity = {
+    platform_id: 'bench',
+    video_id: 'bench',
+    run_id: 'bench',
+    config_hash: computeConfigHash({ bench: true }),
+    sampling_policy_version: SAMPLING_POLICY_VERSION,
+    dataprocessor_version: 'bench',
+  };
+  const timings: Record<string, number> = {};
+  let read = { single_pass: 0, seek: 0 };
+  const d = decodeOnlyMs(path);
+  for (const [label, fraction] of [
+    ['single_pass', 0],
+    ['seek', 0.5],
+  ] as const) {
+    rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    const config = segmenterConfigSchema.parse({
+      seek_max_decode_fraction: fraction,
+      seek_merge_gap_frames: 30,
+    });
+    const t = performance.now();
+    const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
+    const result = await runSegmenter({ probe, identity, runDir, budgets: sparse, config });
+    timings[label] = performance.now() - t;
+    read = { ...read, [label]: result.frames.source_total_frames_read };
+    if (result.frames.decode_strategy !== label)
+      throw new Error(`expected ${label}, got ${result.frames.decode_strategy}`);
+  }
+  rmSync(runDir, { recursive: true, force: true });
+  const single = timings.single_pass ?? 0;
+  const seek = timings.seek ?? 0;
+  console.log(
+    `sparse 120 frames of 10min_720p: decode-only ${(d / 1000).toFixed(2)} s | single pass ${(single / 1000).toFixed(2)} s (${read.single_pass} frames read) | seek ${(seek / 1000).toFixed(2)} s (${read.seek} frames read) | gain ${(single / seek).toFixed(2)}×, ${(seek / d).toFixed(3)}× decode-only`,
+  );
+}

@@ -107,6 +107,8 @@ describe('frame exactness against PyAV', () => {
           'libx264',
           '-preset',
           'ultrafast',
+          '-g',
+          '30',
           p,
         ]),
     },
@@ -126,6 +128,8 @@ describe('frame exactness against PyAV', () => {
           'ultrafast',
           '-bf',
           '2',
+          '-g',
+          '30',
           p,
         ]),
     },
@@ -147,6 +151,25 @@ describe('frame exactness against PyAV', () => {
       expect(report.worst_time).toBeLessThan(1e-3);
       // The container keeps the late start (x264's B-frame delay moves it by a frame or less).
       if (c.name.startsWith('delayed')) expect(result.frames.union_timestamps_sec[0]).toBeGreaterThan(1.4);
+    });
+
+    it(`${c.name}, sparse sampling with GOP skipping`, async () => {
+      const video = join(
+        dir,
+        `${c.name.replace(/\W+/g, '_')}.${c.name.includes('Matroska') ? 'mkv' : 'mp4'}`,
+      );
+      const { result, runDir } = await segment(
+        video,
+        { sparse: { min: 6, targetPerMinute: 0, max: 6 } },
+        { seek_merge_gap_frames: 0, seek_max_decode_fraction: 0.9 },
+      );
+      expect(result.frames.decode_strategy).toBe('seek');
+      expect(result.frames.decode_segments).toBeGreaterThan(1);
+      expect(result.frames.source_total_frames_read).toBeLessThan(result.frames.source_total_frames);
+      const report = compare(video, join(runDir, 'frames_dir', 'metadata.json'));
+      expect(report.missing).toBe(0);
+      expect(report.worst_pixel).toBeLessThan(1.5);
+      expect(report.worst_time).toBeLessThan(1e-3);
     });
   }
 });

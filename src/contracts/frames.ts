@@ -79,6 +79,12 @@ export const framesMetadataSchema = runIdentitySchema
     union_timestamps_sec: z.array(z.number()),
     source_total_frames: z.number().int().nonnegative(),
     source_total_frames_read: z.number().int().nonnegative(),
+    /** How frames were decoded: one pass over the whole video, or seeks skipping unneeded GOPs. */
+    decode_strategy: z.enum(['single_pass', 'seek']),
+    /** Decode segments (1 for a single pass). */
+    decode_segments: z.number().int().positive(),
+    /** The FrameSource that decoded the frames. */
+    frame_source: z.string(),
     duration_sec: z.number().nonnegative(),
     rotation_deg: z.number(),
     sampling_policy: z.record(z.string(), z.unknown()),

@@ -26,6 +26,15 @@ export const segmenterConfigSchema = z
     probe_timeout_sec: z.number().positive().default(60),
     /** Address-space bound of every ffmpeg/ffprobe process (MiB); 1080p decoding needs ≈ 800. */
     decode_memory_limit_mb: z.number().int().min(16).default(4096),
+    /**
+     * GOP skipping (R-PERF-1): seek to the keyframe before each run of needed frames when that
+     * decodes at most this share of the video's frames (0 disables seeking).
+     */
+    seek_max_decode_fraction: z.number().min(0).max(1).default(0.5),
+    /** Keep decoding instead of seeking when the next keyframe needed is this close (frames). */
+    seek_merge_gap_frames: z.number().int().nonnegative().default(90),
+    /** At most this many seek segments (each is one short ffmpeg process). */
+    seek_max_segments: z.number().int().positive().default(400),
     /** Decode wall-clock limit: this many seconds per minute of video, at least 120 s. */
     decode_timeout_sec_per_min: z.number().positive().default(120),
   })

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { DataProcessorError, InputError } from '../contracts/index.js';
 import { inputArgs, isOutOfMemory, lastErrorLine, spawnTool } from './ffmpeg.js';
 import type { VideoProbe } from './probe.js';
+import type { SeekPlan } from './seek-plan.js';
 
 /** A second resolution for some union frames (R-SEG-5), decoded in the same pass. */
 export interface BucketRequest {
@@ -364,4 +365,173 @@ export class FfmpegPipeFrameSource implements FrameSource {
       wallMs: performance.now() - started,
     };
   }
+}
+
+/**
+ * FrameSource that skips GOPs holding no needed frame (R-PERF-1): one short ffmpeg process per
+ * seek segment, each seeking to the segment's keyframe (`-seek_timestamp 1 -noaccurate_seek`,
+ * timestamps kept with `-copyts`) and selecting the needed frames by their presentation time, then
+ * stopping after the last one (`-frames:v`). Frames travel through pipes into the batch files in
+ * union order; the audio track is extracted by its own process meanwhile. Used by the Segmenter
+ * only when the plan decodes a small enough share of the video.
+ */
+export class FfmpegSeekingFrameSource implements FrameSource {
+  readonly name = 'ffmpeg-cli-seek';
+
+  constructor(private readonly plan: SeekPlan) {}
+
+  async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
+    const started = performance.now();
+    await mkdir(request.scratchDir, { recursive: true });
+    const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
+    const toolOptions = {
+      timeoutMs: request.timeoutMs,
+      ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    };
+    const audioArgsList = audioArgs(request.probe, audioTempPath);
+    const audio =
+      audioArgsList.length > 0
+        ? spawnTool(
+            'ffmpeg',
+            ['-v', 'error', ...inputArgs(request.probe.path), ...audioArgsList],
+            toolOptions,
+          ).done
+        : null;
+    const deadline = performance.now() + request.timeoutMs;
+    const times = request.probe.video.frameTimestampsSec;
+    // Half the smallest gap between frames: a window that catches exactly one frame's timestamp.
+    let minGap = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < times.length; i += 1)
+      minGap = Math.min(minGap, (times[i] ?? 0) - (times[i - 1] ?? 0));
+    const epsilon = Number.isFinite(minGap) && minGap > 0 ? minGap / 3 : 1e-4;
+    let failure: { exitCode: number | null; stderr: string; timedOut: boolean } | null = null;
+    for (const [segmentNumber, segment] of this.plan.segments.entries()) {
+      const union = request.unionSource.subarray(segment.unionFrom, segment.unionTo + 1);
+      const bucketsHere = request.buckets
+        .map((bucket, index) => ({
+          index,
+          bucket,
+          local: Int32Array.from(
+            Array.from(bucket.unionPositions).filter((u) => u >= segment.unionFrom && u <= segment.unionTo),
+            (u) => u - segment.unionFrom,
+          ),
+        }))
+        .filter((b) => b.local.length > 0);
+      const wanted = Array.from(union, (s) => times[s] ?? 0);
+      const graph = segmentGraph(
+        request,
+        wanted,
+        epsilon,
+        bucketsHere.map((b) => ({ ...b.bucket, unionPositions: b.local })),
+      );
+      const scriptPath = join(request.scratchDir, `segment_${segmentNumber}.txt`);
+      await writeFile(scriptPath, graph);
+      const start = (times[segment.startFrame] ?? 0).toFixed(6);
+      const args = [
+        '-v',
+        'error',
+        '-copyts',
+        '-seek_timestamp',
+        '1',
+        '-noaccurate_seek',
+        '-ss',
+        start,
+        ...inputArgs(request.probe.path),
+        '-filter_complex_script',
+        scriptPath,
+      ];
+      args.push(
+        '-map',
+        '[out0]',
+        '-frames:v',
+        String(union.length),
+        '-fps_mode',
+        'passthrough',
+        '-f',
+        'rawvideo',
+        'pipe:1',
+      );
+      bucketsHere.forEach((b, j) =>
+        args.push(
+          '-map',
+          `[out${j + 1}]`,
+          '-frames:v',
+          String(b.local.length),
+          '-fps_mode',
+          'passthrough',
+          '-f',
+          'rawvideo',
+          `pipe:${j + 3}`,
+        ),
+      );
+      const { child, done } = spawnTool('ffmpeg', args, {
+        ...toolOptions,
+        timeoutMs: Math.max(1000, deadline - performance.now()),
+        extraPipes: bucketsHere.length,
+      });
+      const streams: [Readable, FrameOutput | undefined][] = [
+        [child.stdout, outputs[0]],
+        ...bucketsHere.map((b, j): [Readable, FrameOutput | undefined] => [
+          child.stdio[j + 3] as Readable,
+          outputs[b.index + 1],
+        ]),
+      ];
+      try {
+        await Promise.all(
+          streams.map(async ([stream, output]) => {
+            if (!output) throw new DataProcessorError('INTERNAL', 'no output for a frame stream');
+            for await (const chunk of stream as AsyncIterable<Buffer>) await output.write(chunk);
+          }),
+        );
+      } catch (error) {
+        child.kill('SIGKILL');
+        await done.catch(() => undefined);
+        throw error;
+      }
+      const result = await done;
+      if (result.exitCode !== 0 || result.timedOut) {
+        failure = result;
+        break;
+      }
+      request.onProgress?.(segment.unionTo + 1);
+      for (const output of outputs) output.checkpoint();
+    }
+    const audioResult = audio ? await audio : null;
+    const result = failure ?? audioResult ?? { exitCode: 0, stderr: '', timedOut: false };
+    const frames = await finishDecode(request, result, outputs, audioTempPath);
+    return {
+      framesDelivered: request.unionSource.length,
+      bytesDelivered: frames,
+      wallMs: performance.now() - started,
+    };
+  }
+}
+
+/** The filter graph of one seek segment: frames chosen by presentation time, then split and scaled. */
+function segmentGraph(
+  request: ExtractRequest,
+  wantedTimes: number[],
+  epsilon: number,
+  buckets: BucketRequest[],
+): string {
+  const build = (lo: number, hi: number): string => {
+    if (hi - lo === 1) {
+      const t = wantedTimes[lo] ?? 0;
+      return `between(t,${(t - epsilon).toFixed(6)},${(t + epsilon).toFixed(6)})`;
+    }
+    const mid = (lo + hi) >> 1;
+    return `if(lt(t,${((wantedTimes[mid] ?? 0) - epsilon).toFixed(6)}),${build(lo, mid)},${build(mid, hi)})`;
+  };
+  const outputs = 1 + buckets.length;
+  const head = `[0:${request.probe.video.streamIndex}]select='${build(0, wantedTimes.length)}',${outputs > 1 ? `split=${outputs}${Array.from({ length: outputs }, (_, i) => `[s${i}]`).join('')}` : 'null[s0]'}`;
+  const chains = [`[s0]${scaleChain(request.width, request.height)}[out0]`];
+  buckets.forEach((bucket, i) => {
+    const select =
+      bucket.unionPositions.length < wantedTimes.length
+        ? `select='${selectExpression(bucket.unionPositions)}',`
+        : '';
+    chains.push(`[s${i + 1}]${select}${scaleChain(bucket.width, bucket.height)}[out${i + 1}]`);
+  });
+  return [head, ...chains].join(';');
 }

@@ -18,6 +18,7 @@ export {
 export {
   FfmpegFileFrameSource,
   FfmpegPipeFrameSource,
+  FfmpegSeekingFrameSource,
   defaultFrameSource,
   selectExpression,
   filterGraph,
@@ -26,3 +27,4 @@ export {
 } from './frame-source.js';
 export { readFramesMetadata, frameAccessFor } from './frames-dir.js';
 export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';
+export { planSeeks, type SeekPlan, type SeekSegment } from './seek-plan.js';

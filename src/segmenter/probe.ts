@@ -58,6 +58,8 @@ export interface VideoProbe {
     fps: number;
     /** Presentation timestamps (seconds) of every frame, in presentation order. */
     frameTimestampsSec: Float64Array;
+    /** 1 where the frame (presentation order) is a keyframe: a point decoding can start from. */
+    keyframes: Uint8Array;
     startTimeSec: number;
   };
   audio: {
@@ -182,7 +184,11 @@ export async function probeVideo(path: string, limits: ProbeLimits): Promise<Vid
       },
     );
   }
-  const frameTimestampsSec = await probeFrameTimestamps(path, videoStream.index, limits);
+  const { timestamps: frameTimestampsSec, keyframes } = await probeFrameTimestamps(
+    path,
+    videoStream.index,
+    limits,
+  );
   if (frameTimestampsSec.length === 0)
     throw new InputError('INPUT_UNREADABLE', 'The video stream has no frames.');
 
@@ -217,6 +223,7 @@ export async function probeVideo(path: string, limits: ProbeLimits): Promise<Vid
       rotationDeg,
       fps: fps > 0 ? fps : frameTimestampsSec.length / Math.max(durationSec, 1e-6),
       frameTimestampsSec,
+      keyframes,
       startTimeSec: first,
     },
     audio: audioStream
@@ -239,7 +246,7 @@ async function probeFrameTimestamps(
   path: string,
   streamIndex: number,
   limits: ProbeLimits,
-): Promise<Float64Array> {
+): Promise<{ timestamps: Float64Array; keyframes: Uint8Array }> {
   const result = await runTool(
     'ffprobe',
     [
@@ -261,16 +268,19 @@ async function probeFrameTimestamps(
       `ffprobe cannot read the video packets: ${lastErrorLine(result.stderr)}`,
     );
   }
-  const times: number[] = [];
+  const frames: { t: number; key: boolean }[] = [];
   for (const line of result.stdout.toString('utf8').split('\n')) {
     if (!line) continue;
     const [pts, dts, flags = ''] = line.split(',');
     if (flags.includes('D')) continue;
     const t = Number(pts !== 'N/A' && pts !== undefined && pts !== '' ? pts : dts);
-    if (Number.isFinite(t)) times.push(t);
+    if (Number.isFinite(t)) frames.push({ t, key: flags.startsWith('K') });
   }
-  times.sort((a, b) => a - b);
-  return Float64Array.from(times);
+  frames.sort((a, b) => a.t - b.t);
+  return {
+    timestamps: Float64Array.from(frames, (f) => f.t),
+    keyframes: Uint8Array.from(frames, (f) => (f.key ? 1 : 0)),
+  };
 }
 
 /** R-SEG-1 duration contract, checked before a run exists. */

@@ -15,7 +15,8 @@ import {
 } from '../contracts/index.js';
 import { sha256File, writeFileAtomic } from '../storage/index.js';
 import type { SegmenterConfig } from './config.js';
-import { defaultFrameSource, type FrameSource } from './frame-source.js';
+import { FfmpegSeekingFrameSource, defaultFrameSource, type FrameSource } from './frame-source.js';
+import { planSeeks } from './seek-plan.js';
 import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
@@ -121,7 +122,15 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
 
   const writer = new BatchFileSet(framesDir, plan.unionSource.length, batchSize, width, height);
   const writers = [writer, ...buckets.map((b) => b.writer)];
-  const source = request.frameSource ?? defaultFrameSource();
+  // GOP skipping pays only when the union is sparse compared with the keyframe interval.
+  const seekPlan = planSeeks(probe.video.keyframes, plan.unionSource, config.seek_merge_gap_frames);
+  const seeking =
+    !request.frameSource &&
+    seekPlan.segments.length > 1 &&
+    seekPlan.segments.length <= config.seek_max_segments &&
+    seekPlan.framesDecoded <= config.seek_max_decode_fraction * timestamps.length;
+  const source =
+    request.frameSource ?? (seeking ? new FfmpegSeekingFrameSource(seekPlan) : defaultFrameSource());
   const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
   const total = plan.unionSource.length;
   let stats;
@@ -180,8 +189,10 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     union_frame_indices_source: Array.from(plan.unionSource),
     union_timestamps_sec: unionTimestamps,
     source_total_frames: timestamps.length,
-    // No seeking yet: the decoder reads every frame of the stream.
-    source_total_frames_read: timestamps.length,
+    source_total_frames_read: seeking ? seekPlan.framesDecoded : timestamps.length,
+    decode_strategy: seeking ? 'seek' : 'single_pass',
+    decode_segments: seeking ? seekPlan.segments.length : 1,
+    frame_source: source.name,
     duration_sec: probe.durationSec,
     rotation_deg: probe.video.rotationDeg,
     sampling_policy: {

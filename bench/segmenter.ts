@@ -1,6 +1,7 @@
 // Segmenter speed (R-PERF-1): wall time of the Segmenter (probe + one decode pass writing
 // frames_dir and audio/) over the wall time of `ffmpeg -i X -f null -` on the same file, measured
-// in the same run. Usage: npx tsx bench/segmenter.ts [--long]   (--long adds a 10 min 720p video)
+// in the same run. Usage: npx tsx bench/segmenter.ts [--long | --gop-skip-only]
+// (--long adds a 10 min 720p video and the GOP-skipping comparison)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,7 +115,7 @@ async function segmenterMs(
 }
 
 const rows: string[] = [];
-for (const c of cases) {
+for (const c of process.argv.includes('--gop-skip-only') ? [] : cases) {
   const path = generate(c);
   const runDir = join(dir, 'run', c.name);
   // Warm the page cache once, then alternate to share any drift.
@@ -147,12 +148,11 @@ console.log(
   `node peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (the ffmpeg child is not included)`,
 );
 
-// GOP skipping: a sparse union (one frame every 5 s) on the 10 min 720p video (keyframe every 2 s),
+// GOP skipping: sparse unions (20 and 120 frames) on the 10 min 720p video (keyframe every 2 s),
 // decoded in one pass vs. seeking to the keyframe before each needed frame.
-if (process.argv.includes('--long')) {
+if (process.argv.includes('--long') || process.argv.includes('--gop-skip-only')) {
   const path = generate({ name: '10min_720p', width: 1280, height: 720, seconds: 600 });
   const runDir = join(dir, 'run', 'sparse');
-  const sparse = new Map([['sparse', { min: 120, targetPerMinute: 12, max: 400 }]]);
   const identity: RunIdentity = {
     platform_id: 'bench',
     video_id: 'bench',
@@ -161,31 +161,34 @@ if (process.argv.includes('--long')) {
     sampling_policy_version: SAMPLING_POLICY_VERSION,
     dataprocessor_version: 'bench',
   };
-  const timings: Record<string, number> = {};
-  let read = { single_pass: 0, seek: 0 };
   const d = decodeOnlyMs(path);
-  for (const [label, fraction] of [
-    ['single_pass', 0],
-    ['seek', 0.5],
-  ] as const) {
+  for (const count of [20, 120]) {
+    const budgets = new Map([['sparse', { min: count, targetPerMinute: 0, max: count }]]);
+    const timings: Record<string, { ms: number; read: number; segments: number }> = {};
+    for (const [label, overrides] of [
+      ['single_pass', { seek_max_decode_fraction: 0 }],
+      ['seek', { seek_max_decode_fraction: 1, seek_merge_gap_frames: 30, seek_segment_cost_frames: 0 }],
+    ] as const) {
+      rmSync(runDir, { recursive: true, force: true });
+      mkdirSync(runDir, { recursive: true });
+      const config = segmenterConfigSchema.parse(overrides);
+      const t = performance.now();
+      const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
+      const result = await runSegmenter({ probe, identity, runDir, budgets, config });
+      if (result.frames.decode_strategy !== label)
+        throw new Error(`expected ${label}, got ${result.frames.decode_strategy}`);
+      timings[label] = {
+        ms: performance.now() - t,
+        read: result.frames.source_total_frames_read,
+        segments: result.frames.decode_segments,
+      };
+    }
     rmSync(runDir, { recursive: true, force: true });
-    mkdirSync(runDir, { recursive: true });
-    const config = segmenterConfigSchema.parse({
-      seek_max_decode_fraction: fraction,
-      seek_merge_gap_frames: 30,
-    });
-    const t = performance.now();
-    const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
-    const result = await runSegmenter({ probe, identity, runDir, budgets: sparse, config });
-    timings[label] = performance.now() - t;
-    read = { ...read, [label]: result.frames.source_total_frames_read };
-    if (result.frames.decode_strategy !== label)
-      throw new Error(`expected ${label}, got ${result.frames.decode_strategy}`);
+    const single = timings.single_pass;
+    const seek = timings.seek;
+    if (!single || !seek) continue;
+    console.log(
+      `sparse ${count} frames of 10min_720p: decode-only ${(d / 1000).toFixed(2)} s | single pass ${(single.ms / 1000).toFixed(2)} s (${single.read} frames read) | seek ${(seek.ms / 1000).toFixed(2)} s (${seek.read} frames read, ${seek.segments} segments, ${(seek.ms / seek.segments).toFixed(0)} ms/segment) | gain ${(single.ms / seek.ms).toFixed(2)}×`,
+    );
   }
-  rmSync(runDir, { recursive: true, force: true });
-  const single = timings.single_pass ?? 0;
-  const seek = timings.seek ?? 0;
-  console.log(
-    `sparse 120 frames of 10min_720p: decode-only ${(d / 1000).toFixed(2)} s | single pass ${(single / 1000).toFixed(2)} s (${read.single_pass} frames read) | seek ${(seek / 1000).toFixed(2)} s (${read.seek} frames read) | gain ${(single / seek).toFixed(2)}×, ${(seek / d).toFixed(3)}× decode-only`,
-  );
 }

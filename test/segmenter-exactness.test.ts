@@ -161,7 +161,7 @@ describe('frame exactness against PyAV', () => {
       const { result, runDir } = await segment(
         video,
         { sparse: { min: 6, targetPerMinute: 0, max: 6 } },
-        { seek_merge_gap_frames: 0, seek_max_decode_fraction: 0.9 },
+        { seek_merge_gap_frames: 0, seek_max_decode_fraction: 0.9, seek_segment_cost_frames: 0 },
       );
       expect(result.frames.decode_strategy).toBe('seek');
       expect(result.frames.decode_segments).toBeGreaterThan(1);

@@ -161,6 +161,9 @@ describe('Segmenter inputs', () => {
     expect(result.audio.source_stream_index).toBe(2);
     expect(result.audio.source_audio_streams).toBe(2);
     expect(result.audio.channels).toBe(2);
+    // 6 s of audio, measured from the WAV's data chunk (AAC priming may add a few ms).
+    expect(result.audio.duration_sec).toBeGreaterThan(5.95);
+    expect(result.audio.duration_sec).toBeLessThan(6.1);
     expect(result.frames.total_frames).toBe(150);
   });
 

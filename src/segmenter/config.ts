@@ -28,11 +28,17 @@ export const segmenterConfigSchema = z
     decode_memory_limit_mb: z.number().int().min(16).default(4096),
     /**
      * GOP skipping (R-PERF-1): seek to the keyframe before each run of needed frames when that
-     * decodes at most this share of the video's frames (0 disables seeking).
+     * decodes (plus the segments' start-up cost) at most this share of the video's frames
+     * (0 disables seeking).
      */
     seek_max_decode_fraction: z.number().min(0).max(1).default(0.5),
     /** Keep decoding instead of seeking when the next keyframe needed is this close (frames). */
     seek_merge_gap_frames: z.number().int().nonnegative().default(90),
+    /**
+     * Start-up cost of one seek segment (a short ffmpeg process, ≈ 0.1–0.2 s measured here), counted
+     * as decoded frames (≈ 300 frames of 720p H.264 on 2 cores).
+     */
+    seek_segment_cost_frames: z.number().int().nonnegative().default(300),
     /** At most this many seek segments (each is one short ffmpeg process). */
     seek_max_segments: z.number().int().positive().default(400),
     /** Decode wall-clock limit: this many seconds per minute of video, at least 120 s. */

@@ -1,6 +1,7 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ContractViolationError,
   AUDIO_DIR,
   AUDIO_FILE,
   FRAMES_DIR,
@@ -22,6 +23,26 @@ import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
 export const SEGMENTER_VERSION = '0.1.0';
+
+/** Size of the `data` chunk of the WAV ffmpeg wrote (walks the RIFF chunks; no decoding). */
+async function wavDataBytes(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const fileBytes = (await handle.stat()).size;
+    let offset = 12; // "RIFF" size "WAVE"
+    while (offset + 8 <= bytesRead) {
+      const id = head.toString('latin1', offset, offset + 4);
+      const size = head.readUInt32LE(offset + 4);
+      if (id === 'data') return Math.min(size, fileBytes - offset - 8);
+      offset += 8 + size + (size % 2);
+    }
+    throw new ContractViolationError(`${path} has no WAV data chunk`);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Sources above this height are analysed as if downscaled to it first (R-SEG-1). */
 export const MAX_ANALYSIS_HEIGHT = 1080;
@@ -128,7 +149,8 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     !request.frameSource &&
     seekPlan.segments.length > 1 &&
     seekPlan.segments.length <= config.seek_max_segments &&
-    seekPlan.framesDecoded <= config.seek_max_decode_fraction * timestamps.length;
+    seekPlan.framesDecoded + seekPlan.segments.length * config.seek_segment_cost_frames <=
+      config.seek_max_decode_fraction * timestamps.length;
   const source =
     request.frameSource ?? (seeking ? new FfmpegSeekingFrameSource(seekPlan) : defaultFrameSource());
   const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
@@ -241,7 +263,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       bytes,
     });
     const channels = Math.min(2, Math.max(1, probe.audio?.channels ?? 1));
-    audioDuration = Math.max(0, bytes - 80) / (4 * channels * 48000);
+    audioDuration = (await wavDataBytes(audioPath)) / (4 * channels * 48000);
   }
   const audio: AudioMetadata = audioMetadataSchema.parse({
     ...identity,

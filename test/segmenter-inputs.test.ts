@@ -325,6 +325,22 @@ describe('hostile and huge inputs (R-SEC-1/2)', () => {
       );
   });
 
+  it('a probe that exceeds its wall-clock limit is TIMEOUT', async () => {
+    const p = join(dir, 'timeout.mp4');
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x180:r=25:d=6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      p,
+    ]);
+    await expectCode(segment(p, CUT, { probe_timeout_sec: 0.001 }), 'TIMEOUT');
+  });
+
   it('ffprobe and ffmpeg run under a memory bound: a bound too small ends as OOM, not a crash', async () => {
     const p = join(dir, 'bounded.mp4');
     ffmpeg([

@@ -30,7 +30,7 @@ export async function segment(
 ): Promise<{ probe: VideoProbe; result: SegmenterResult; runDir: string }> {
   const parsed = segmenterConfigSchema.parse(config);
   const probe = await probeVideo(path, {
-    timeoutMs: 60_000,
+    timeoutMs: parsed.probe_timeout_sec * 1000,
     maxFileBytes: parsed.max_file_bytes,
     maxDurationSec: parsed.max_duration_sec,
     memoryLimitMb: parsed.decode_memory_limit_mb,

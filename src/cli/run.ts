@@ -23,7 +23,13 @@ type AnyTask = ListrTaskWrapper<unknown, never, never>;
 class ProgressView {
   private readonly stages = new Map<
     string,
-    { task?: AnyTask; resolve?: () => void; reject?: (e: Error) => void; startedAt?: number }
+    {
+      task?: AnyTask;
+      resolve?: () => void;
+      reject?: (e: Error) => void;
+      startedAt?: number;
+      finished?: boolean;
+    }
   >();
   private listr: Promise<unknown> | null = null;
 
@@ -67,6 +73,7 @@ class ProgressView {
       case 'stage_finished': {
         const stage = this.stages.get(event.stage);
         if (!stage) break;
+        stage.finished = true;
         if (stage.task)
           stage.task.title = `${event.stage} ${pc.dim(`${event.status} · ${formatMs(event.duration_ms)}`)}`;
         if (event.status === 'error')
@@ -82,7 +89,7 @@ class ProgressView {
   /** Ends the display: stages that never ran are shown as skipped. */
   async close(): Promise<void> {
     for (const stage of this.stages.values()) {
-      if (stage.task && stage.task.title && !stage.resolve) continue;
+      if (stage.finished) continue;
       stage.task?.skip('skipped');
       stage.resolve?.();
     }
@@ -124,7 +131,7 @@ export function registerRunCommand(program: Command): void {
         } else {
           const table = new Table({
             head: ['component', 'status', 'time', 'artifacts', 'notes'],
-            style: { head: ['cyan'] },
+            style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] },
           });
           for (const c of outcome.manifest.components) {
             const status =

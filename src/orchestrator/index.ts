@@ -2,3 +2,13 @@ export { runVideo, type RunRequest, type RunOutcome } from './run.js';
 export { PROFILES, resolveProfile, type Profile, type ProfileComponent } from './profiles.js';
 export type { RunEvent, RunEventListener } from './events.js';
 export { buildMeta, writeComponentArtifact } from './artifact-writer.js';
+export {
+  loadGraph,
+  parseGraph,
+  topologicalLevels,
+  checkAgainstRegistry,
+  GRAPH_PATH,
+  type ComponentGraph,
+  type Generation,
+  type GraphNode,
+} from './graph.js';

@@ -9,6 +9,8 @@ export interface ProfileComponent {
 export interface Profile {
   name: string;
   description: string;
+  /** Generation of the component graph (docs/component_graph.yaml) the profile runs in. */
+  generation: string;
   components: readonly ProfileComponent[];
 }
 
@@ -17,6 +19,7 @@ export const PROFILES: Readonly<Record<string, Profile>> = {
   default: {
     name: 'default',
     description: 'Loudness (EBU R128) and cut detection: everything that runs offline without models.',
+    generation: 'baseline',
     components: [
       { name: 'loudness_extractor', required: true },
       { name: 'cut_detection', required: true },

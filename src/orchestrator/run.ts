@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
+  ContractViolationError,
   DataProcessorError,
   FRAMES_DIR,
   MANIFEST_SCHEMA_VERSION,
@@ -18,7 +19,7 @@ import {
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
-import { componentByName } from '../processors/index.js';
+import { COMPONENTS, componentByName } from '../processors/index.js';
 import {
   SAMPLING_POLICY_VERSION,
   SEGMENTER_VERSION,
@@ -33,6 +34,7 @@ import {
 import { LocalResultStore, sha256File, updateManifest } from '../storage/index.js';
 import { writeComponentArtifact } from './artifact-writer.js';
 import type { RunEventListener } from './events.js';
+import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
 import { resolveProfile } from './profiles.js';
 
 export interface RunRequest {
@@ -105,6 +107,28 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
 
   const profile = resolveProfile(request.profile ?? 'default');
   const components = profile.components.map((pc) => ({ ...pc, component: componentByName(pc.name) }));
+  // R-ORC-1: the component graph decides order and parallelism; docs and code must agree.
+  const generation = loadGraph().get(profile.generation);
+  if (!generation || generation.status !== 'active') {
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `Profile ${profile.name} needs generation "${profile.generation}", which is not an active generation of the component graph.`,
+    );
+  }
+  const graphProblems = checkAgainstRegistry(generation, COMPONENTS);
+  if (graphProblems.length > 0)
+    throw new ContractViolationError(`component graph and code disagree: ${graphProblems.join('; ')}`);
+  const missing = components.filter(({ component }) => !generation.nodes.has(component.name));
+  if (missing.length > 0) {
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `Profile ${profile.name} enables ${missing.map((m) => m.component.name).join(', ')}, not in generation "${generation.name}".`,
+    );
+  }
+  const levels = topologicalLevels(
+    generation,
+    components.map(({ component }) => component.name),
+  );
   const segmenterConfig = parseConfig('segmenter', segmenterConfigSchema, request.config?.segmenter ?? {});
   const componentConfigs = Object.fromEntries(
     components.map(({ component }) => [
@@ -135,6 +159,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   const effectiveConfig = {
     profile: profile.name,
     profile_components: profile.components,
+    generation: profile.generation,
     segmenter: segmenterConfig,
     components: componentConfigs,
     sampling: {
@@ -281,24 +306,63 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     durationSec: segmented.audio.duration_sec,
   };
 
-  // Components: all of the baseline's components depend only on the Segmenter, so they run concurrently.
+  // Components level by level (R-ORC-1): a level's components run concurrently. A component whose
+  // dependency failed or was skipped is skipped; after a required failure nothing new starts
+  // (R-ORC-2 fail-fast), so the remaining components are recorded as skipped.
   const controller = new AbortController();
   request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const entries = await Promise.all(
-    components.map(async ({ component, required }) => {
-      const entry = await runComponent(component, required, componentConfigs[component.name], {
-        store,
-        runDir,
-        identity,
-        frames: segmented.frames,
-        audio,
-        signal: controller.signal,
-        emit,
-      });
-      manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
-      return entry;
-    }),
-  );
+  const byName = new Map(components.map((c) => [c.component.name, c]));
+  const entries: ManifestComponent[] = [];
+  let stopReason: string | null = null;
+  for (const level of levels) {
+    const results = await Promise.all(
+      level.map(async (name) => {
+        const { component, required } = byName.get(name) as (typeof components)[number];
+        const blocked = (generation.nodes.get(name)?.dependsOn ?? [])
+          .map((d) => entries.find((e) => e.name === d))
+          .find((e) => e && (e.status === 'error' || e.status === 'skipped'));
+        let entry: ManifestComponent;
+        if (stopReason || blocked) {
+          entry = {
+            ...blankEntry(
+              component.name,
+              component.kind,
+              component.version,
+              component.schema.schemaVersion,
+              required,
+            ),
+            notes: blocked
+              ? `skipped: dependency ${blocked.name} is ${blocked.status}`
+              : `skipped: ${stopReason}`,
+          };
+          emit({
+            type: 'stage_finished',
+            stage: name,
+            status: 'skipped',
+            duration_ms: 0,
+            error_code: null,
+            error: null,
+            notes: entry.notes,
+          });
+        } else {
+          entry = await runComponent(component, required, componentConfigs[component.name], {
+            store,
+            runDir,
+            identity,
+            frames: segmented.frames,
+            audio,
+            signal: controller.signal,
+            emit,
+          });
+        }
+        manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
+        return entry;
+      }),
+    );
+    entries.push(...results);
+    const failed = results.find((e) => e.status === 'error' && e.required);
+    if (failed && !stopReason) stopReason = `required component ${failed.name} failed`;
+  }
   const failedRequired = entries.find((e) => e.status === 'error' && e.required);
   manifest = await updateManifest(runDir, {
     run: {

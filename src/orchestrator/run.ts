@@ -16,6 +16,7 @@ import {
   type Component,
   type ComponentContext,
   type Manifest,
+  type ErrorCode,
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
@@ -35,7 +36,7 @@ import { LocalResultStore, sha256File, updateManifest } from '../storage/index.j
 import { writeComponentArtifact } from './artifact-writer.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
-import { resolveProfile } from './profiles.js';
+import { resolveProfile, type Profile } from './profiles.js';
 
 export interface RunRequest {
   videoPath: string;
@@ -44,7 +45,15 @@ export interface RunRequest {
   platformId?: string;
   videoId?: string;
   runId?: string;
-  profile?: string;
+  /** A profile name, or a profile given in full (API callers and tests). */
+  profile?: string | Profile;
+  /**
+   * Fault injection for tests of the error paths (API only, never from the CLI): the named
+   * component throws `code` on its first `times` attempts instead of running.
+   */
+  faults?: Readonly<Record<string, { code: ErrorCode; times: number }>>;
+  /** R-ORC-6: retries of a component after a transient (retryable) error; default 2. */
+  maxRetries?: number;
   /** Per-section overrides of the effective config (`segmenter`, `components.<name>`). */
   config?: { segmenter?: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
   onEvent?: RunEventListener;
@@ -105,7 +114,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   if (request.videoId !== undefined) validateId('--video-id', request.videoId);
   const runId = validateId('--run-id', request.runId ?? defaultRunId());
 
-  const profile = resolveProfile(request.profile ?? 'default');
+  const profile =
+    typeof request.profile === 'object' ? request.profile : resolveProfile(request.profile ?? 'default');
   const components = profile.components.map((pc) => ({ ...pc, component: componentByName(pc.name) }));
   // R-ORC-1: the component graph decides order and parallelism; docs and code must agree.
   const generation = loadGraph().get(profile.generation);
@@ -353,6 +363,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
             audio,
             signal: controller.signal,
             emit,
+            maxRetries: request.maxRetries ?? DEFAULT_MAX_RETRIES,
+            fault: request.faults?.[name],
           });
         }
         manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
@@ -385,7 +397,15 @@ interface ComponentRunEnv {
   audio: AudioAccess;
   signal: AbortSignal;
   emit: RunEventListener;
+  maxRetries: number;
+  fault: { code: ErrorCode; times: number } | undefined;
 }
+
+/** R-ORC-6: transient errors are retried this many times by default, with exponential backoff. */
+export const DEFAULT_MAX_RETRIES = 2;
+const RETRY_BASE_DELAY_MS = 200;
+/** OOM is handled by the batch policy inside a component (R-BAT-3), not by re-running it whole. */
+const NOT_RETRIED_HERE = new Set<ErrorCode>(['OOM']);
 
 async function runComponent(
   component: Component,
@@ -403,38 +423,57 @@ async function runComponent(
     required,
   );
   entry.started_at = startedAt.toISOString();
-  try {
-    const ctx: ComponentContext<unknown> = {
-      identity: env.identity,
-      runDir: env.runDir,
-      config,
-      frames: component.budget ? frameAccessFor(env.runDir, env.frames, component.name) : null,
-      audio: env.audio,
-      progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
-      signal: env.signal,
-    };
-    const result = await component.run(ctx);
-    const { ref } = await writeComponentArtifact(
-      env.store,
-      env.runDir,
-      component,
-      env.identity,
-      result,
-      component.knownSymbols?.(ctx) ?? {},
-    );
-    Object.assign(entry, {
-      status: result.status,
-      artifacts: [ref],
-      device_used: result.deviceUsed ?? 'cpu',
-      batch_size: result.batchSize ?? 1,
-      notes: result.notes ?? null,
-      warnings: result.warnings ?? [],
-      models_used: result.modelsUsed ?? [],
-      empty_reason: result.status === 'empty' ? result.emptyReason : null,
-    });
-  } catch (error) {
-    const failure = toDataProcessorError(error);
-    Object.assign(entry, { status: 'error', error: failure.message, error_code: failure.code });
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      if (env.fault && attempt < env.fault.times) {
+        throw new DataProcessorError(env.fault.code, `injected fault (attempt ${attempt + 1})`);
+      }
+      const ctx: ComponentContext<unknown> = {
+        identity: env.identity,
+        runDir: env.runDir,
+        config,
+        frames: component.budget ? frameAccessFor(env.runDir, env.frames, component.name) : null,
+        audio: env.audio,
+        progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
+        signal: env.signal,
+      };
+      const result = await component.run(ctx);
+      const { ref } = await writeComponentArtifact(
+        env.store,
+        env.runDir,
+        component,
+        env.identity,
+        result,
+        component.knownSymbols?.(ctx) ?? {},
+      );
+      Object.assign(entry, {
+        status: result.status,
+        artifacts: [ref],
+        device_used: result.deviceUsed ?? 'cpu',
+        batch_size: result.batchSize ?? 1,
+        notes: result.notes ?? null,
+        warnings: [...entry.warnings, ...(result.warnings ?? [])],
+        models_used: result.modelsUsed ?? [],
+        empty_reason: result.status === 'empty' ? result.emptyReason : null,
+        error: null,
+        error_code: null,
+      });
+      break;
+    } catch (error) {
+      const failure = toDataProcessorError(error);
+      Object.assign(entry, { status: 'error', error: failure.message, error_code: failure.code });
+      // R-ORC-6: logical errors fail fast; transient ones are retried with bounded backoff.
+      if (
+        !failure.retryable ||
+        NOT_RETRIED_HERE.has(failure.code) ||
+        attempt >= env.maxRetries ||
+        env.signal.aborted
+      )
+        break;
+      entry.retries = attempt + 1;
+      entry.warnings = [...entry.warnings, `attempt ${attempt + 1} failed with ${failure.code}; retrying`];
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_DELAY_MS * 2 ** attempt));
+    }
   }
   entry.finished_at = new Date().toISOString();
   entry.duration_ms = Date.now() - startedAt.getTime();

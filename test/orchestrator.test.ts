@@ -1,0 +1,117 @@
+// Orchestrator error paths (R-ORC-2, R-ORC-6) through the real pipeline, with faults injected
+// into one component: required vs optional failures, transient errors retried with backoff.
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { auditRun } from '../src/audit/index.js';
+import { runVideo, type Profile } from '../src/orchestrator/index.js';
+import { makeShotVideo, makeTempDir } from './support/media.js';
+
+const dir = makeTempDir('orch');
+const video = join(dir, 'v.mp4');
+const store = join(dir, 'store');
+
+beforeAll(() => {
+  makeShotVideo(video, { width: 320, height: 180, shotSeconds: [3, 3], toneDbfs: -20 });
+});
+
+const optionalCuts: Profile = {
+  name: 'test-optional-cuts',
+  description: 'default, with cut_detection optional',
+  generation: 'baseline',
+  components: [
+    { name: 'loudness_extractor', required: true },
+    { name: 'cut_detection', required: false },
+  ],
+};
+
+describe('orchestrator error paths', () => {
+  it('a required component that fails fails the run, with error and error_code recorded; the run still audits', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'required-fails',
+      faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
+    });
+    expect(outcome.status).toBe('error');
+    expect(outcome.manifest.run).toMatchObject({ status: 'error', error_code: 'CONTRACT_VIOLATION' });
+    const cut = outcome.manifest.components.find((c) => c.name === 'cut_detection');
+    expect(cut).toMatchObject({
+      status: 'error',
+      error_code: 'CONTRACT_VIOLATION',
+      retries: 0,
+      artifacts: [],
+    });
+    expect(cut?.error).toMatch(/injected fault/);
+    expect(outcome.manifest.components.find((c) => c.name === 'loudness_extractor')?.status).toBe('ok');
+    const report = await auditRun(outcome.runDir);
+    expect(report.rules.filter((r) => !r.pass).map((r) => r.id)).toEqual([]);
+  });
+
+  it('an optional component that fails is recorded and the run succeeds', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'optional-fails',
+      profile: optionalCuts,
+      faults: { cut_detection: { code: 'INTERNAL', times: 1 } },
+    });
+    expect(outcome.status).toBe('ok');
+    expect(outcome.manifest.run.status).toBe('ok');
+    expect(outcome.manifest.components.find((c) => c.name === 'cut_detection')).toMatchObject({
+      status: 'error',
+      error_code: 'INTERNAL',
+      required: false,
+    });
+  });
+
+  it('a transient error is retried with backoff and the component then succeeds', async () => {
+    const started = Date.now();
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'transient',
+      faults: { cut_detection: { code: 'STORAGE_IO', times: 1 } },
+    });
+    expect(outcome.status).toBe('ok');
+    const cut = outcome.manifest.components.find((c) => c.name === 'cut_detection');
+    expect(cut).toMatchObject({ status: 'ok', retries: 1, error: null, error_code: null });
+    expect(cut?.warnings.join(' ')).toMatch(/STORAGE_IO; retrying/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it('retries are bounded: a transient error that persists ends as that error after maxRetries', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'persistent',
+      maxRetries: 2,
+      faults: { loudness_extractor: { code: 'TIMEOUT', times: 10 } },
+    });
+    expect(outcome.status).toBe('error');
+    expect(outcome.manifest.components.find((c) => c.name === 'loudness_extractor')).toMatchObject({
+      status: 'error',
+      error_code: 'TIMEOUT',
+      retries: 2,
+    });
+  });
+
+  it('logical errors are not retried', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'logical',
+      profile: optionalCuts,
+      faults: { cut_detection: { code: 'DEPENDENCY_MISSING', times: 1 } },
+    });
+    expect(outcome.manifest.components.find((c) => c.name === 'cut_detection')).toMatchObject({
+      status: 'error',
+      error_code: 'DEPENDENCY_MISSING',
+      retries: 0,
+    });
+  });
+});

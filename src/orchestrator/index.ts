@@ -12,3 +12,16 @@ export {
   type Generation,
   type GraphNode,
 } from './graph.js';
+export {
+  RunStateWriter,
+  rebuildState,
+  reduceState,
+  processorStates,
+  runStateSchema,
+  EVENTS_FILE,
+  RUN_STATE_FILE,
+  STATE_DIR,
+  type RunState,
+  type StageState,
+  type StateEvent,
+} from './state.js';

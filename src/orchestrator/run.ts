@@ -37,6 +37,7 @@ import { writeComponentArtifact } from './artifact-writer.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
 import { resolveProfile, type Profile } from './profiles.js';
+import { RunStateWriter } from './state.js';
 
 export interface RunRequest {
   videoPath: string;
@@ -107,7 +108,12 @@ function blankEntry(
  * (independent ones concurrently), and keeps the manifest current after every stage.
  */
 export async function runVideo(request: RunRequest): Promise<RunOutcome> {
-  const emit = throttleProgress(request.onEvent ?? (() => undefined));
+  // Events go to the listener and, once the run directory exists, to the state writer (R-ORC-4).
+  let stateWriter: RunStateWriter | null = null;
+  const emit = throttleProgress((event) => {
+    request.onEvent?.(event);
+    void stateWriter?.record(event).catch(() => undefined);
+  });
   const started = performance.now();
   // R-ID-4 / R-SEC-3: ids are checked before any path is built from them.
   const platformId = validateId('--platform-id', request.platformId ?? 'local');
@@ -231,6 +237,11 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     ],
   };
   let manifest = await updateManifest(runDir, {}, base);
+  const processorOf = new Map<string, string>([
+    ['segmenter', 'segmenter'],
+    ...components.map(({ component }): [string, string] => [component.name, component.processor]),
+  ]);
+  stateWriter = new RunStateWriter(runDir, runId, (stage) => processorOf.get(stage) ?? 'unknown');
   emit({ type: 'run_started', run_dir: runDir, run_id: runId, video_id: videoId, stages: stageNames });
 
   const touch = (): { updated_at: string } => ({ updated_at: new Date().toISOString() });
@@ -258,6 +269,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     const failure = toDataProcessorError(error);
     if (failure.code === 'INPUT_UNREADABLE') {
       // The input was never a valid video: leave nothing that could be taken for a result (R-SEG-2).
+      await stateWriter.close().catch(() => undefined);
+      stateWriter = null;
       await store.removeRun(runDir);
     } else {
       await updateManifest(runDir, {
@@ -284,6 +297,15 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
       error: failure.message,
       notes: null,
     });
+    if (stateWriter) {
+      emit({
+        type: 'run_finished',
+        run_dir: runDir,
+        status: 'error',
+        duration_ms: performance.now() - started,
+      });
+      await stateWriter.close();
+    }
     throw failure;
   }
   const segEntry: ManifestComponent = {
@@ -386,6 +408,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   });
   const status = failedRequired ? 'error' : 'ok';
   emit({ type: 'run_finished', run_dir: runDir, status, duration_ms: performance.now() - started });
+  // The event log and checkpoints are complete before the run is reported done.
+  await stateWriter.close();
   return { runDir, identity, manifest, status };
 }
 

@@ -1,5 +1,6 @@
 // Orchestrator error paths (R-ORC-2, R-ORC-6) through the real pipeline, with faults injected
 // into one component: required vs optional failures, transient errors retried with backoff.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
@@ -113,5 +114,36 @@ describe('orchestrator error paths', () => {
       error_code: 'DEPENDENCY_MISSING',
       retries: 0,
     });
+  });
+});
+
+describe('idempotency keys (R-ORC-3)', () => {
+  const keysOf = (outcome: Awaited<ReturnType<typeof runVideo>>): Record<string, string | null> =>
+    Object.fromEntries(
+      outcome.manifest.components
+        .filter((c) => c.name !== 'segmenter')
+        .map((c) => [c.name, c.idempotency_key]),
+    );
+
+  it('are recorded, equal for the same input and config, and change only for the component whose config changed', async () => {
+    const first = await runVideo({ videoPath: video, storeRoot: store, videoId: 'v', runId: 'keys-1' });
+    const second = await runVideo({ videoPath: video, storeRoot: store, videoId: 'v', runId: 'keys-2' });
+    const changed = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'keys-3',
+      config: { components: { cut_detection: { cut_threshold: 0.35 } } },
+    });
+    const a = keysOf(first);
+    for (const key of Object.values(a)) expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(keysOf(second)).toEqual(a);
+    const c = keysOf(changed);
+    expect(c.loudness_extractor).toBe(a.loudness_extractor);
+    expect(c.cut_detection).not.toBe(a.cut_detection);
+    // The run-level config_hash covers the whole effective config, so it changes too.
+    expect(changed.identity.config_hash).not.toBe(first.identity.config_hash);
+    const cut = first.manifest.components.find((x) => x.name === 'cut_detection');
+    expect(cut?.model_signature).toBe(createHash('sha256').update('[]').digest('hex'));
   });
 });

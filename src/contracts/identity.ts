@@ -103,3 +103,28 @@ export function defaultRunId(now: Date = new Date()): string {
 export function defaultVideoId(contentSha256: string): string {
   return `v-${contentSha256.slice(0, 24)}`;
 }
+
+/** R-MOD-2: hash of the models a component used (sha256 of their canonical JSON; [] without models). */
+export function modelSignature(modelsUsed: readonly unknown[]): string {
+  return sha256Hex(canonicalJson(modelsUsed));
+}
+
+/** The parts of a component's idempotency key (R-ORC-3). */
+export interface IdempotencyKeyParts {
+  platform_id: string;
+  video_id: string;
+  component: string;
+  /** Hash of the component's share of the effective config (see ORCHESTRATION_AND_CACHING.md). */
+  config_hash: string;
+  sampling_policy_version: string;
+  producer_version: string;
+  schema_version: string;
+  model_signature: string;
+  /** Keys of the components whose artifacts this one reads. */
+  dependency_keys: readonly string[];
+}
+
+/** R-ORC-3: sha256 of the canonical JSON of the key parts. */
+export function idempotencyKey(parts: IdempotencyKeyParts): string {
+  return sha256Hex(canonicalJson(parts));
+}

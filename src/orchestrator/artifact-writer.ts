@@ -8,7 +8,7 @@ import {
   type ComponentResult,
   type RunIdentity,
 } from '../contracts/index.js';
-import { dataprocessorVersion } from '../contracts/index.js';
+import { dataprocessorVersion, modelSignature } from '../contracts/index.js';
 import type { ResultStore } from '../storage/index.js';
 
 /** The R-NPZ-2 meta of one artifact: identity, producer, status, then the component's own keys. */
@@ -30,7 +30,7 @@ export function buildMeta(
     device_used: result.deviceUsed ?? 'cpu',
     batch_size: result.batchSize ?? 1,
     models_used: result.modelsUsed ?? [],
-    model_signature: null,
+    model_signature: modelSignature(result.modelsUsed ?? []),
     git_commit: dataprocessorVersion().gitCommit,
     runtime_env: { node: process.version, platform: process.platform, arch: process.arch },
   };

@@ -8,6 +8,8 @@ import {
   MANIFEST_SCHEMA_VERSION,
   computeConfigHash,
   dataprocessorVersion,
+  idempotencyKey,
+  modelSignature,
   defaultRunId,
   defaultVideoId,
   toDataProcessorError,
@@ -344,6 +346,35 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   const controller = new AbortController();
   request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const byName = new Map(components.map((c) => [c.component.name, c]));
+  // R-ORC-3 keys, in dependency order: a component's key covers its own share of the config and
+  // its dependencies' keys, so a config change re-keys exactly that component and its dependants.
+  const keys = new Map<string, string>();
+  for (const name of levels.flat()) {
+    const { component } = byName.get(name) as (typeof components)[number];
+    const scope = {
+      component: componentConfigs[name],
+      segmenter: segmenterConfig,
+      sampling: {
+        policy: SAMPLING_POLICY_VERSION,
+        budget: component.budget ?? null,
+        min_height: component.minHeight ?? null,
+      },
+    };
+    keys.set(
+      name,
+      idempotencyKey({
+        platform_id: platformId,
+        video_id: videoId,
+        component: name,
+        config_hash: computeConfigHash(scope),
+        sampling_policy_version: SAMPLING_POLICY_VERSION,
+        producer_version: component.version,
+        schema_version: component.schema.schemaVersion,
+        model_signature: modelSignature([]),
+        dependency_keys: (generation.nodes.get(name)?.dependsOn ?? []).flatMap((d) => keys.get(d) ?? []),
+      }),
+    );
+  }
   const entries: ManifestComponent[] = [];
   let stopReason: string | null = null;
   for (const level of levels) {
@@ -389,6 +420,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
             fault: request.faults?.[name],
           });
         }
+        entry.idempotency_key = keys.get(name) ?? null;
+        entry.model_signature = modelSignature(entry.models_used);
         manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
         return entry;
       }),

@@ -18,6 +18,14 @@ import {
 } from '../src/segmenter/index.js';
 
 const dir = join(import.meta.dirname, '..', '.tmp', 'bench');
+const identity: RunIdentity = {
+  platform_id: 'bench',
+  video_id: 'bench',
+  run_id: 'bench',
+  config_hash: computeConfigHash({ bench: true }),
+  sampling_policy_version: SAMPLING_POLICY_VERSION,
+  dataprocessor_version: 'bench',
+};
 mkdirSync(dir, { recursive: true });
 
 interface Case {
@@ -96,14 +104,6 @@ async function segmenterMs(
   mkdirSync(runDir, { recursive: true });
   const config = segmenterConfigSchema.parse({});
   const budgets = new Map(COMPONENTS.filter((c) => c.budget).map((c) => [c.name, c.budget!]));
-  const identity: RunIdentity = {
-    platform_id: 'bench',
-    video_id: 'bench',
-    run_id: 'bench',
-    config_hash: computeConfigHash({ bench: true }),
-    sampling_policy_version: SAMPLING_POLICY_VERSION,
-    dataprocessor_version: 'bench',
-  };
   const t = performance.now();
   const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
   const result = await runSegmenter({ probe, identity, runDir, budgets, config, frameSource });
@@ -153,14 +153,6 @@ console.log(
 if (process.argv.includes('--long') || process.argv.includes('--gop-skip-only')) {
   const path = generate({ name: '10min_720p', width: 1280, height: 720, seconds: 600 });
   const runDir = join(dir, 'run', 'sparse');
-  const identity: RunIdentity = {
-    platform_id: 'bench',
-    video_id: 'bench',
-    run_id: 'bench',
-    config_hash: computeConfigHash({ bench: true }),
-    sampling_policy_version: SAMPLING_POLICY_VERSION,
-    dataprocessor_version: 'bench',
-  };
   const d = decodeOnlyMs(path);
   for (const count of [20, 120]) {
     const budgets = new Map([['sparse', { min: count, targetPerMinute: 0, max: count }]]);

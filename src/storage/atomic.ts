@@ -1,17 +1,25 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StorageError } from '../contracts/index.js';
 
-/** Prefix of every temp file; GC removes leftovers (R-ST-3). */
+/** Prefix of every temp file and staging directory the store creates; GC removes leftovers (R-ST-3). */
 export const TEMP_PREFIX = '.tmp-';
 
+/** Keeps `.tmp-<name>-<random>` within the usual 255-byte file-name limit. */
+const MAX_NAME_IN_TEMP = 200;
+
 function tempPathFor(path: string): string {
-  return join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${randomBytes(6).toString('hex')}`);
+  const name = basename(path).slice(0, MAX_NAME_IN_TEMP);
+  return join(dirname(path), `${TEMP_PREFIX}${name}-${randomBytes(6).toString('hex')}`);
 }
 
-/** fsync a directory so a rename in it survives a crash. */
+function ioError(what: string, error: unknown): StorageError {
+  return new StorageError(`${what}: ${(error as Error).message}`, { cause: error });
+}
+
+/** fsync a directory so that a rename or a new entry in it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
@@ -21,23 +29,131 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function wrap(error: unknown, what: string): StorageError {
-  return new StorageError(`${what}: ${(error as Error).message}`, { cause: error });
-}
-
+/** Digest and size of a file the store wrote. */
 export interface WrittenFile {
+  /** Lowercase hex sha256 of the content. */
   sha256: string;
   bytes: number;
 }
 
 /**
- * Writes a file atomically (R-ST-3): temp file in the same directory → fsync → rename → fsync the
- * directory. A reader sees the old file or the new one, never a partial one, even after kill -9.
+ * A file being written under a temp name. Nothing is visible at the target until `commit`, so a
+ * reader sees the old file or the new one, never a partial one (R-ST-3), even after kill -9.
+ */
+export interface AtomicWriter {
+  /** Appends a chunk (strings as UTF-8). Calls are applied in call order even if not awaited. */
+  write(chunk: Uint8Array | string): Promise<void>;
+  /** Appends several chunks with vectored writes (no copy). */
+  writev(chunks: readonly Uint8Array[]): Promise<void>;
+  /** fsync, rename over the target, fsync the directory; returns the digest of what was written. */
+  commit(): Promise<WrittenFile>;
+  /** Closes and removes the temp file; the target is untouched. Safe to call more than once. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Opens a streaming atomic writer for `path`: a temp file `.tmp-<basename>-<random>` in the same
+ * directory (a rename is atomic only within one filesystem), hashed as it is written so frame
+ * batches of hundreds of MB never need to be held in memory or read back. Errors are STORAGE_IO.
+ */
+export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  const temp = tempPathFor(path);
+  let handle: FileHandle | null;
+  try {
+    handle = await open(temp, 'wx', 0o644);
+  } catch (error) {
+    throw ioError(`cannot create a temp file beside ${path}`, error);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let state: 'open' | 'committed' | 'aborted' = 'open';
+  // Writes without a position use the file offset, so they must not overlap: chain them.
+  let queue: Promise<void> = Promise.resolve();
+
+  const writeAll = async (chunks: readonly Uint8Array[]): Promise<void> => {
+    if (state !== 'open' || !handle) throw new StorageError(`write to ${path} after commit or abort`);
+    let pending = chunks.filter((c) => c.length > 0);
+    try {
+      while (pending.length > 0) {
+        const { bytesWritten } = await handle.writev(pending);
+        // A short write: drop what was written and retry the rest.
+        let left = bytesWritten;
+        const rest: Uint8Array[] = [];
+        for (const chunk of pending) {
+          if (left >= chunk.length) left -= chunk.length;
+          else {
+            rest.push(left > 0 ? chunk.subarray(left) : chunk);
+            left = 0;
+          }
+        }
+        pending = rest;
+      }
+    } catch (error) {
+      throw ioError(`cannot write ${path}`, error);
+    }
+    for (const chunk of chunks) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+  };
+  let failure: unknown = null;
+  const enqueue = (chunks: readonly Uint8Array[]): Promise<void> => {
+    const next = queue.then(() => writeAll(chunks));
+    // The caller sees its own failure; commit sees the first one and refuses to publish.
+    queue = next.catch((error: unknown) => {
+      failure ??= error;
+    });
+    return next;
+  };
+
+  const abort = async (): Promise<void> => {
+    if (state === 'committed') return;
+    state = 'aborted';
+    await queue;
+    if (handle) {
+      await handle.close().catch(() => undefined);
+      handle = null;
+    }
+    await rm(temp, { force: true });
+  };
+
+  const commit = async (): Promise<WrittenFile> => {
+    await queue;
+    if (state !== 'open' || !handle) throw new StorageError(`commit of ${path} after commit or abort`);
+    if (failure !== null) {
+      await abort();
+      throw new StorageError(`cannot commit ${path}: an earlier write failed`, { cause: failure });
+    }
+    try {
+      await handle.sync();
+      await handle.close();
+      handle = null;
+      await rename(temp, path);
+      state = 'committed';
+      await fsyncDir(dirname(path));
+    } catch (error) {
+      if (state !== 'committed') await abort();
+      throw ioError(`cannot commit ${path}`, error);
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  };
+
+  return {
+    write: (chunk) => enqueue([typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk]),
+    writev: (chunks) => enqueue(chunks),
+    commit,
+    abort,
+  };
+}
+
+/**
+ * Writes a whole file atomically (R-ST-3): temp file in the same directory → write → fsync →
+ * rename over the target → fsync the directory. Returns the content's sha256 and size.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<WrittenFile> {
   const writer = await openAtomicWriter(path);
   try {
-    await writer.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    await writer.write(data);
     return await writer.commit();
   } catch (error) {
     await writer.abort();
@@ -45,134 +161,84 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
 }
 
-export interface AtomicWriter {
-  write(chunk: Uint8Array): Promise<void>;
-  /** Writes several chunks with one system call (no copy). */
-  writev(chunks: Uint8Array[]): Promise<void>;
-  /** fsync, rename into place, fsync the directory; returns the digest of what was written. */
-  commit(): Promise<WrittenFile>;
-  /** Removes the temp file; the target is untouched. */
-  abort(): Promise<void>;
-}
-
-/** A streaming atomic writer that hashes while it writes (for frame batches of hundreds of MB). */
-export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
-  const temp = tempPathFor(path);
-  let handle: FileHandle | null;
-  try {
-    handle = await open(temp, 'wx', 0o644);
-  } catch (error) {
-    throw wrap(error, `cannot create ${temp}`);
-  }
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return {
-    async write(chunk: Uint8Array): Promise<void> {
-      if (!handle) throw new StorageError(`write after close on ${path}`);
-      try {
-        let offset = 0;
-        while (offset < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-          offset += bytesWritten;
-        }
-      } catch (error) {
-        throw wrap(error, `cannot write ${path}`);
-      }
-      hash.update(chunk);
-      bytes += chunk.length;
-    },
-    async writev(chunks: Uint8Array[]): Promise<void> {
-      if (!handle) throw new StorageError(`write after close on ${path}`);
-      let pending = chunks;
-      try {
-        while (pending.length > 0) {
-          const { bytesWritten } = await handle.writev(pending);
-          // A short write: drop what was written and retry the rest.
-          let left = bytesWritten;
-          const rest: Uint8Array[] = [];
-          for (const chunk of pending) {
-            if (left >= chunk.length) left -= chunk.length;
-            else {
-              rest.push(left > 0 ? chunk.subarray(left) : chunk);
-              left = 0;
-            }
-          }
-          pending = rest;
-        }
-      } catch (error) {
-        throw wrap(error, `cannot write ${path}`);
-      }
-      for (const chunk of chunks) {
-        hash.update(chunk);
-        bytes += chunk.length;
-      }
-    },
-    async commit(): Promise<WrittenFile> {
-      if (!handle) throw new StorageError(`commit after close on ${path}`);
-      try {
-        await handle.sync();
-        await handle.close();
-        handle = null;
-        await rename(temp, path);
-        await fsyncDir(dirname(path));
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw wrap(error, `cannot commit ${path}`);
-      }
-      return { sha256: hash.digest('hex'), bytes };
-    },
-    async abort(): Promise<void> {
-      if (handle) {
-        await handle.close().catch(() => undefined);
-        handle = null;
-      }
-      await rm(temp, { force: true });
-    },
-  };
-}
-
 /**
  * Creates the temp file for `path` (same directory, GC-able name) for a writer that is not us,
- * e.g. ffmpeg writing into an inherited descriptor; `commitFile` moves it into place.
+ * e.g. ffmpeg writing into an inherited descriptor; {@link commitFile} moves it into place.
  */
 export async function openTempFile(path: string): Promise<{ tempPath: string; handle: FileHandle }> {
   const tempPath = tempPathFor(path);
   try {
     return { tempPath, handle: await open(tempPath, 'wx', 0o644) };
   } catch (error) {
-    throw wrap(error, `cannot create ${tempPath}`);
+    throw ioError(`cannot create ${tempPath}`, error);
   }
 }
 
-/** Moves a finished file (written by another process, e.g. ffmpeg) into place durably. */
+/** Moves a finished temp file (written by another process, e.g. ffmpeg) into place durably. */
 export async function commitFile(tempPath: string, path: string): Promise<void> {
-  const handle = await open(tempPath, 'r+');
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tempPath, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tempPath, path);
+    await fsyncDir(dirname(path));
+  } catch (error) {
+    throw ioError(`cannot commit ${path}`, error);
   }
-  await rename(tempPath, path);
-  await fsyncDir(dirname(path));
 }
 
-/** sha256 of a file, streamed. */
+/** sha256 (lowercase hex) of a file, streamed so that large files are not held in memory. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
-/** Removes leftover temp files under `dir` (GC of interrupted writes); returns their paths. */
-export async function removeStaleTemps(dir: string): Promise<string[]> {
+/** Options of {@link removeStaleTemps}. */
+export interface RemoveStaleTempsOptions {
+  /**
+   * Only remove temps not modified for this long. 0 removes every temp, which is right only when
+   * no writer is active under `dir` (a run that is starting, resuming or finished); a positive
+   * age lets GC run beside live writers without pulling a temp from under one.
+   * @defaultValue 0
+   */
+  minAgeMs?: number;
+}
+
+/**
+ * GC of interrupted writes (R-ST-3): removes `.tmp-*` files and staging directories anywhere
+ * under `dir` (symlinks are removed, never followed). Returns the removed paths.
+ */
+export async function removeStaleTemps(
+  dir: string,
+  options: RemoveStaleTempsOptions = {},
+): Promise<string[]> {
+  const minAgeMs = options.minAgeMs ?? 0;
   const removed: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const full = join(d, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.name.startsWith(TEMP_PREFIX)) {
-        await unlink(full);
+  const walk = async (current: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(current, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // removed meanwhile
+      throw ioError(`cannot list ${current}`, error);
+    }
+    for (const entry of entries) {
+      const full = join(current, entry.name);
+      if (entry.name.startsWith(TEMP_PREFIX)) {
+        try {
+          if (minAgeMs > 0 && Date.now() - (await lstat(full)).mtimeMs < minAgeMs) continue;
+          await rm(full, { recursive: true, force: true });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw ioError(`cannot remove ${full}`, error);
+        }
         removed.push(full);
+      } else if (entry.isDirectory()) {
+        await walk(full);
       }
     }
   };

@@ -1,21 +1,37 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ContractViolationError,
   StorageError,
   manifestSchema,
   mergeManifest,
-  sha256Hex,
   type Manifest,
   type ManifestComponent,
   type ManifestRun,
 } from '../contracts/index.js';
-import { writeFileAtomic } from './atomic.js';
-import { withLock } from './lock.js';
+import { sha256File, writeFileAtomic } from './atomic.js';
+import { withLock, type LockOptions } from './lock.js';
+import { assertNoSymlinks } from './paths.js';
 
+/** The manifest's file name in a run directory (R-ST-1). */
 export const MANIFEST_FILE = 'manifest.json';
 
-/** Reads and validates a run's manifest; null when there is none yet. */
+/** What one {@link updateManifest} call changes: run fields, and components replaced by name. */
+export interface ManifestPatch {
+  run?: Partial<ManifestRun>;
+  components?: ManifestComponent[];
+}
+
+function invalidManifest(runDir: string, why: string): ContractViolationError {
+  return new ContractViolationError(`manifest.json in ${runDir} is invalid: ${why}`, {
+    details: { runDir },
+  });
+}
+
+/**
+ * Reads and validates a run's manifest; null when there is none yet. A manifest that does not
+ * parse or validate is CONTRACT_VIOLATION (writes are atomic, so this is corruption, not a race).
+ */
 export async function readManifest(runDir: string): Promise<Manifest | null> {
   let text: string;
   try {
@@ -26,42 +42,77 @@ export async function readManifest(runDir: string): Promise<Manifest | null> {
       cause: error,
     });
   }
-  const parsed = manifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success)
-    throw new ContractViolationError(`manifest.json in ${runDir} is invalid: ${parsed.error.message}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw invalidManifest(runDir, (error as Error).message);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) throw invalidManifest(runDir, parsed.error.message);
   return parsed.data;
 }
 
 /**
- * R-MAN-3: lock → read → merge (components by name) → validate → atomic write. `base` starts the
- * manifest when none exists yet.
+ * R-MAN-3: lock → read → merge (components by name, run fields overlaid) → validate → atomic
+ * write, so concurrent stages and processes never lose each other's entries. `base` starts the
+ * manifest when none exists yet. A merged manifest that breaks the schema is CONTRACT_VIOLATION
+ * and is not written. Returns the manifest as written.
  */
 export async function updateManifest(
   runDir: string,
-  patch: { run?: Partial<ManifestRun>; components?: ManifestComponent[] },
+  patch: ManifestPatch,
   base?: Manifest,
+  lockOptions: LockOptions = {},
 ): Promise<Manifest> {
   const path = join(runDir, MANIFEST_FILE);
-  return withLock(path, async () => {
-    const current = await readManifest(runDir);
-    const merged = manifestSchema.parse(mergeManifest(current, patch, base));
-    await writeFileAtomic(path, `${JSON.stringify(merged, null, 2)}\n`);
-    return merged;
-  });
+  return withLock(
+    path,
+    async () => {
+      const current = await readManifest(runDir);
+      if (current === null && base === undefined) {
+        throw new StorageError(`${runDir} has no manifest yet and no base manifest was given to start one.`);
+      }
+      const parsed = manifestSchema.safeParse(mergeManifest(current, patch, base));
+      if (!parsed.success)
+        throw invalidManifest(runDir, `the update would break it: ${parsed.error.message}`);
+      await writeFileAtomic(path, `${JSON.stringify(parsed.data, null, 2)}\n`);
+      return parsed.data;
+    },
+    lockOptions,
+  );
 }
 
-/** Problems with the artifacts a manifest lists: missing files, size or sha256 mismatches. */
+/**
+ * Checks every artifact a manifest lists (R-ST-3): it exists as a regular file (reached without symlinks)
+ * with the listed size and sha256. Returns one line per problem; [] when all match.
+ */
 export async function verifyManifestArtifacts(runDir: string, manifest: Manifest): Promise<string[]> {
   const problems: string[] = [];
   for (const component of manifest.components) {
     for (const artifact of component.artifacts) {
+      const full = join(runDir, artifact.path);
       try {
-        const bytes = await readFile(join(runDir, artifact.path));
-        if (bytes.length !== artifact.bytes)
-          problems.push(`${artifact.path}: ${bytes.length} bytes, manifest says ${artifact.bytes}`);
-        else if (sha256Hex(bytes) !== artifact.sha256) problems.push(`${artifact.path}: sha256 mismatch`);
-      } catch {
-        problems.push(`${artifact.path} is missing`);
+        await assertNoSymlinks(runDir, full);
+      } catch (error) {
+        problems.push(`${artifact.path}: ${(error as Error).message}`);
+        continue;
+      }
+      try {
+        const info = await lstat(full);
+        if (!info.isFile()) problems.push(`${artifact.path} is not a regular file`);
+        else if (info.size !== artifact.bytes)
+          problems.push(`${artifact.path}: ${info.size} bytes, the manifest says ${artifact.bytes}`);
+        // Size first: hashing a large mismatched file would tell nothing more.
+        else if ((await sha256File(full)) !== artifact.sha256)
+          problems.push(`${artifact.path}: sha256 differs from the manifest`);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        problems.push(
+          code === 'ENOENT'
+            ? `${artifact.path} is missing`
+            : `${artifact.path} cannot be read: ${(error as Error).message}`,
+        );
       }
     }
   }

@@ -1,21 +1,45 @@
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InputError, StorageError, validateId } from '../contracts/index.js';
-import { writeFileAtomic } from './atomic.js';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ID_PATTERN, StorageError, validateId } from '../contracts/index.js';
+import { fsyncDir, openAtomicWriter } from './atomic.js';
+import { assertNoSymlinks, assertRunDir, buildRunDir, resolveInside } from './paths.js';
 
+/** An artifact as the store wrote it: what a manifest entry lists (R-MAN-2). */
 export interface StoredArtifact {
-  /** Path relative to the run directory. */
+  /** Path relative to the run directory, '/'-separated. */
   path: string;
+  /** Lowercase hex sha256 of the content. */
   sha256: string;
   bytes: number;
 }
 
-/** R-ST-4: the result store behind one interface (local filesystem now; S3-compatible later). */
+/** A streamed artifact write; nothing is visible until `commit` (R-ST-3). */
+export interface ArtifactWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  writev(chunks: readonly Uint8Array[]): Promise<void>;
+  commit(): Promise<StoredArtifact>;
+  abort(): Promise<void>;
+}
+
+/**
+ * R-ST-4: the result store behind one port — the local filesystem now, S3-compatible object
+ * storage later. Run directories are addressed by the string `runDir` returns; every method checks
+ * ids and paths before touching storage (R-ID-4, R-SEC-3) and fails with INPUT_INVALID or
+ * STORAGE_IO.
+ */
 export interface ResultStore {
   readonly root: string;
+  /** `<root>/<platform_id>/<video_id>/<run_id>`; INPUT_INVALID for a bad id, nothing touched. */
   runDir(platformId: string, videoId: string, runId: string): string;
+  /** Absolute location of `relativePath` in `runDir`; refuses escapes and symlinks. */
+  resolveInside(runDir: string, relativePath: string): Promise<string>;
+  /** Writes a whole artifact atomically (parent folders created as needed). */
   writeArtifact(runDir: string, relativePath: string, bytes: Uint8Array): Promise<StoredArtifact>;
+  /** Streams a large artifact (e.g. a frame batch) atomically, hashing as it goes. */
+  openArtifactWriter(runDir: string, relativePath: string): Promise<ArtifactWriter>;
+  /** Run ids stored for one video, sorted; [] when there are none. */
   listRuns(platformId: string, videoId: string): Promise<string[]>;
+  /** Removes a whole run (a failed or invalid one), so nothing half-made is left. */
   removeRun(runDir: string): Promise<void>;
 }
 
@@ -27,94 +51,83 @@ export class LocalResultStore implements ResultStore {
     this.root = resolve(root);
   }
 
-  /** Ids are validated before the path is built (R-ID-4): INPUT_INVALID, nothing touched. */
   runDir(platformId: string, videoId: string, runId: string): string {
-    validateId('platform_id', platformId);
-    validateId('video_id', videoId);
-    validateId('run_id', runId);
-    return join(this.root, platformId, videoId, runId);
+    return buildRunDir(this.root, platformId, videoId, runId);
   }
 
-  /**
-   * Resolves `relativePath` inside `runDir`, refusing anything that escapes the store or passes
-   * through a symlink (R-SEC-3). Returns the absolute path.
-   */
-  async resolveInside(runDir: string, relativePath: string): Promise<string> {
-    if (isAbsolute(relativePath) || relativePath.split(/[\\/]/).includes('..') || relativePath === '') {
-      throw new InputError(
-        'INPUT_INVALID',
-        `artifact path "${relativePath}" must be relative and stay inside the run directory`,
-      );
-    }
-    const full = resolve(runDir, relativePath);
-    this.assertInsideRoot(full);
-    await this.assertNoSymlinks(full);
-    return full;
-  }
-
-  private assertInsideRoot(path: string): void {
-    const rel = relative(this.root, resolve(path));
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new InputError('INPUT_INVALID', `${path} is outside the result store ${this.root}`);
-    }
-  }
-
-  /** lstat every existing segment from the root down; a symlink anywhere is refused. */
-  private async assertNoSymlinks(path: string): Promise<void> {
-    const parts = relative(this.root, path).split(sep);
-    let current = this.root;
-    for (const part of parts) {
-      current = join(current, part);
-      try {
-        if ((await lstat(current)).isSymbolicLink()) {
-          throw new InputError(
-            'INPUT_INVALID',
-            `${current} is a symlink; the result store does not follow symlinks`,
-          );
-        }
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw error;
-      }
-    }
+  resolveInside(runDir: string, relativePath: string): Promise<string> {
+    return resolveInside(this.root, runDir, relativePath);
   }
 
   async writeArtifact(runDir: string, relativePath: string, bytes: Uint8Array): Promise<StoredArtifact> {
-    const full = await this.resolveInside(runDir, relativePath);
+    const writer = await this.openArtifactWriter(runDir, relativePath);
     try {
-      await mkdir(dirname(full), { recursive: true });
+      await writer.write(bytes);
+      return await writer.commit();
     } catch (error) {
-      throw new StorageError(`cannot create ${dirname(full)}: ${(error as Error).message}`, { cause: error });
+      await writer.abort();
+      throw error;
     }
-    const written = await writeFileAtomic(full, bytes);
-    return { path: relative(runDir, full).split(sep).join('/'), ...written };
+  }
+
+  async openArtifactWriter(runDir: string, relativePath: string): Promise<ArtifactWriter> {
+    const full = await this.resolveInside(runDir, relativePath);
+    await this.ensureDir(dirname(full));
+    const writer = await openAtomicWriter(full);
+    const path = relative(resolve(runDir), full).split(sep).join('/');
+    return {
+      write: (chunk) => writer.write(chunk),
+      writev: (chunks) => writer.writev(chunks),
+      commit: async () => ({ path, ...(await writer.commit()) }),
+      abort: () => writer.abort(),
+    };
   }
 
   async listRuns(platformId: string, videoId: string): Promise<string[]> {
     validateId('platform_id', platformId);
     validateId('video_id', videoId);
+    const dir = join(this.root, platformId, videoId);
+    await assertNoSymlinks(this.root, dir);
     try {
-      return (await readdir(join(this.root, platformId, videoId), { withFileTypes: true }))
-        .filter((e) => e.isDirectory())
+      return (await readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && ID_PATTERN.test(e.name))
         .map((e) => e.name)
         .sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new StorageError(`cannot list runs: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`cannot list the runs in ${dir}: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** Removes a run directory (e.g. one whose input proved unreadable), never outside the store. */
+  /**
+   * Removes a run directory and everything in it. Refuses (INPUT_INVALID) anything that is not
+   * `<root>/<id>/<id>/<id>` or that passes through a symlink, so a bad argument can never delete
+   * outside the store. Symlinks inside the run are removed as links, never followed.
+   */
   async removeRun(runDir: string): Promise<void> {
-    const full = resolve(runDir);
-    this.assertInsideRoot(full);
-    if (relative(this.root, full).split(sep).length !== 3) {
-      throw new InputError(
-        'INPUT_INVALID',
-        `${runDir} is not a run directory (<platform_id>/<video_id>/<run_id>)`,
-      );
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    try {
+      await rm(full, { recursive: true, force: true });
+      await fsyncDir(dirname(full)).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      });
+    } catch (error) {
+      throw new StorageError(`cannot remove the run ${full}: ${(error as Error).message}`, { cause: error });
     }
-    await this.assertNoSymlinks(full);
-    await rm(full, { recursive: true, force: true });
+  }
+
+  /** mkdir -p, then fsync the parents of every directory it created so the new entries are durable. */
+  private async ensureDir(dir: string): Promise<void> {
+    try {
+      const first = await mkdir(dir, { recursive: true });
+      if (first === undefined) return;
+      for (let created = dir; ; created = dirname(created)) {
+        await fsyncDir(dirname(created));
+        if (created === first || created === this.root) break;
+      }
+    } catch (error) {
+      throw new StorageError(`cannot create ${dir}: ${(error as Error).message}`, { cause: error });
+    }
   }
 }

@@ -32,6 +32,7 @@ describe('orchestrator error paths', () => {
       storeRoot: store,
       videoId: 'v',
       runId: 'required-fails',
+      useCache: false, // the fault must hit a computation, not a cache hit
       faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
     });
     expect(outcome.status).toBe('error');
@@ -56,6 +57,7 @@ describe('orchestrator error paths', () => {
       videoId: 'v',
       runId: 'optional-fails',
       profile: optionalCuts,
+      useCache: false, // the fault must hit a computation, not a cache hit
       faults: { cut_detection: { code: 'INTERNAL', times: 1 } },
     });
     expect(outcome.status).toBe('ok');
@@ -74,6 +76,7 @@ describe('orchestrator error paths', () => {
       storeRoot: store,
       videoId: 'v',
       runId: 'transient',
+      useCache: false, // the fault must hit a computation, not a cache hit
       faults: { cut_detection: { code: 'STORAGE_IO', times: 1 } },
     });
     expect(outcome.status).toBe('ok');
@@ -90,6 +93,7 @@ describe('orchestrator error paths', () => {
       videoId: 'v',
       runId: 'persistent',
       maxRetries: 2,
+      useCache: false, // the fault must hit a computation, not a cache hit
       faults: { loudness_extractor: { code: 'TIMEOUT', times: 10 } },
     });
     expect(outcome.status).toBe('error');
@@ -107,6 +111,7 @@ describe('orchestrator error paths', () => {
       videoId: 'v',
       runId: 'logical',
       profile: optionalCuts,
+      useCache: false, // the fault must hit a computation, not a cache hit
       faults: { cut_detection: { code: 'DEPENDENCY_MISSING', times: 1 } },
     });
     expect(outcome.manifest.components.find((c) => c.name === 'cut_detection')).toMatchObject({

@@ -237,22 +237,30 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
     );
   }
 
-  // R-ID-1: identity agreement.
+  // R-ID-1: identity agreement. A cache hit's files are byte-identical to the run that computed
+  // them (R-ORC-3), so they carry that run's run_id, config_hash and dataprocessor_version, which
+  // the manifest records as the entry's cache_source; everything else must be this run's.
   {
     const failures: string[] = [];
     const sources: [string, Record<string, unknown>][] = [];
-    if (manifest) sources.push(['manifest.run', manifest.run]);
-    if (frames) sources.push(['frames_dir/metadata.json', frames]);
-    if (audio) sources.push(['audio/metadata.json', audio]);
-    for (const [file, content] of npz) sources.push([`${file} meta`, content.meta]);
-    const reference = sources[0];
-    if (!reference) failures.push('no identity source found');
-    for (const key of IDENTITY_KEYS) {
-      const expected = reference?.[1][key];
-      for (const [where, values] of sources) {
-        if (values[key] !== expected)
+    if (frames) sources.push([`${FRAMES_DIR}/${METADATA_FILE}`, frames]);
+    if (audio) sources.push([`${AUDIO_DIR}/${METADATA_FILE}`, audio]);
+    for (const [file, content] of npz) sources.push([file, content.meta]);
+    const runIdentity: Record<string, unknown> | undefined = manifest?.run ?? sources[0]?.[1];
+    if (!runIdentity) failures.push('no identity source found');
+    const ownerOf = new Map(
+      (manifest?.components ?? []).flatMap((c) => c.artifacts.map((a): [string, typeof c] => [a.path, c])),
+    );
+    let fromCache = 0;
+    for (const [file, values] of sources) {
+      const source = ownerOf.get(file)?.cache_source;
+      if (source) fromCache += 1;
+      const expected: Record<string, unknown> = { ...runIdentity, ...(source ?? {}) };
+      const origin = source ? `cache source run ${source.run_id}` : 'manifest.run';
+      for (const key of IDENTITY_KEYS) {
+        if (values[key] !== expected[key])
           failures.push(
-            `${where}: ${key}=${JSON.stringify(values[key])}, ${reference?.[0]} has ${JSON.stringify(expected)}`,
+            `${file}: ${key}=${JSON.stringify(values[key])}, ${origin} has ${JSON.stringify(expected[key])}`,
           );
       }
     }
@@ -268,8 +276,10 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       rule(
         'identity.agreement',
         'R-ID-1',
-        'the six identity values agree in manifest, metadata and every NPZ meta',
-        [`${sources.length} sources agree on ${IDENTITY_KEYS.join(', ')}`],
+        'the six identity values agree in manifest, metadata and every NPZ meta (cache hits: with their cache source)',
+        [
+          `${sources.length + (manifest ? 1 : 0)} sources agree on ${IDENTITY_KEYS.join(', ')}; ${fromCache} from the cache`,
+        ],
         failures,
       ),
     );

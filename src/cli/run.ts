@@ -12,6 +12,8 @@ interface RunCliOptions {
   out: string;
   profile: string;
   json?: boolean;
+  resume?: boolean;
+  cache: boolean;
 }
 
 type AnyTask = ListrTaskWrapper<unknown, never, never>;
@@ -75,7 +77,7 @@ class ProgressView {
         if (!stage) break;
         stage.finished = true;
         if (stage.task)
-          stage.task.title = `${event.stage} ${pc.dim(`${event.status} · ${formatMs(event.duration_ms)}`)}`;
+          stage.task.title = `${event.stage} ${pc.dim(`${event.status}${event.cache_hit ? ' (cache hit)' : ''} · ${formatMs(event.duration_ms)}`)}`;
         if (event.status === 'error')
           stage.reject?.(new Error(`${event.stage}: [${event.error_code}] ${event.error}`));
         else stage.resolve?.();
@@ -108,6 +110,8 @@ export function registerRunCommand(program: Command): void {
     .option('--out <dir>', 'result store root', 'result_store')
     .option('--profile <name>', 'analysis profile', 'default')
     .option('--json', 'print machine-readable progress lines (JSON) instead of the live view')
+    .option('--resume', 'continue the interrupted run given by --run-id; finished components are kept')
+    .option('--no-cache', 'recompute every component instead of reusing valid cached artifacts')
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
       try {
@@ -115,6 +119,8 @@ export function registerRunCommand(program: Command): void {
           videoPath: video,
           storeRoot: options.out,
           profile: options.profile,
+          useCache: options.cache,
+          ...(options.resume ? { resume: true } : {}),
           ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),
           ...(options.videoId !== undefined ? { videoId: options.videoId } : {}),
           ...(options.runId !== undefined ? { runId: options.runId } : {}),
@@ -144,7 +150,7 @@ export function registerRunCommand(program: Command): void {
               c.status === 'error' ? `[${c.error_code}] ${c.error}` : (c.empty_reason ?? c.notes ?? '');
             table.push([
               c.name,
-              status,
+              c.cache_hit ? `${status} (cache)` : status,
               formatMs(c.duration_ms),
               String(c.artifacts.length),
               notes.slice(0, 70),

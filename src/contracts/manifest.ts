@@ -49,6 +49,20 @@ export const manifestComponentSchema = z
     model_signature: z.string().nullable(),
     idempotency_key: z.string().nullable(),
     cache_hit: z.boolean(),
+    /**
+     * On a cache hit: the run whose computation the artifacts are (their NPZ meta carries that run's
+     * identity, byte for byte); null when computed in this run.
+     */
+    cache_source: z
+      .object({
+        run_id: idSchema,
+        config_hash: z.string().regex(/^[0-9a-f]{64}$/),
+        dataprocessor_version: z.string().min(1),
+        computed_at: isoUtc,
+      })
+      .strict()
+      .nullable()
+      .optional(),
     retries: z.number().int().nonnegative(),
     required: z.boolean(),
     empty_reason: z.string().nullable().optional(),
@@ -60,6 +74,13 @@ export const manifestComponentSchema = z
         code: 'custom',
         path: ['error_code'],
         message: 'error and error_code are required when status is "error"',
+      });
+    }
+    if (c.cache_hit !== (c.cache_source != null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cache_source'],
+        message: 'cache_source is given exactly when cache_hit is true',
       });
     }
   });

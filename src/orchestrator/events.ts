@@ -13,6 +13,8 @@ export type RunEvent =
       error_code: ErrorCode | null;
       error: string | null;
       notes: string | null;
+      /** Served from the cache (R-ORC-3) or kept from before an interruption, not computed now. */
+      cache_hit?: boolean;
     }
   | { type: 'run_finished'; run_dir: string; status: 'ok' | 'error' | 'skipped'; duration_ms: number };
 

@@ -1,4 +1,7 @@
-export { runVideo, type RunRequest, type RunOutcome } from './run.js';
+export { runVideo, CLAIMS_DIR, type RunRequest, type RunOutcome } from './run.js';
+export { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
+export { findCacheHit, adoptCacheHit, type CacheHit, type CacheSource } from './cache.js';
+export { runScheduled, type ScheduledNode, type SchedulerLimits } from './scheduler.js';
 export { PROFILES, resolveProfile, type Profile, type ProfileComponent } from './profiles.js';
 export type { RunEvent, RunEventListener } from './events.js';
 export { buildMeta, writeComponentArtifact } from './artifact-writer.js';

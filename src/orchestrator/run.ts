@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import {
+  AUDIO_DIR,
   ContractViolationError,
   DataProcessorError,
   FRAMES_DIR,
@@ -15,10 +16,12 @@ import {
   toDataProcessorError,
   validateId,
   type AudioAccess,
+  type AudioMetadata,
   type Component,
   type ComponentContext,
   type Manifest,
   type ErrorCode,
+  type FramesMetadata,
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
@@ -29,16 +32,28 @@ import {
   checkDuration,
   frameAccessFor,
   probeVideo,
+  readAudioMetadata,
+  readFramesMetadata,
   resolveTool,
   runSegmenter,
   segmenterConfigSchema,
-  type SegmenterResult,
 } from '../segmenter/index.js';
-import { LocalResultStore, sha256File, updateManifest } from '../storage/index.js';
+import {
+  LocalResultStore,
+  readManifest,
+  removeStaleTemps,
+  sha256File,
+  updateManifest,
+  verifyManifestArtifacts,
+  withLock,
+} from '../storage/index.js';
 import { writeComponentArtifact } from './artifact-writer.js';
+import { adoptCacheHit, findCacheHit } from './cache.js';
+import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
 import { resolveProfile, type Profile } from './profiles.js';
+import { runScheduled } from './scheduler.js';
 import { RunStateWriter } from './state.js';
 
 export interface RunRequest {
@@ -51,11 +66,21 @@ export interface RunRequest {
   /** A profile name, or a profile given in full (API callers and tests). */
   profile?: string | Profile;
   /**
-   * Fault injection for tests of the error paths (API only, never from the CLI): the named
-   * component throws `code` on its first `times` attempts instead of running.
+   * R-ORC-4: continue the existing run `runId` after an interruption (a crash, kill -9). Components
+   * that finished are kept as they are (never recomputed); the rest run. The effective config must
+   * be the one the run started with.
    */
-  faults?: Readonly<Record<string, { code: ErrorCode; times: number }>>;
-  /** R-ORC-6: retries of a component after a transient (retryable) error; default 2. */
+  resume?: boolean;
+  /** R-ORC-3: false forces recomputation (`--no-cache`): no cache lookup, no waiting for other runs. */
+  useCache?: boolean;
+  /** How the orchestrator runs (not part of the config hash); see `orchestratorConfigSchema`. */
+  orchestrator?: Partial<OrchestratorConfig>;
+  /**
+   * Fault injection for tests of the error paths (API only, never from the CLI): the named
+   * component throws `code` on its first `times` attempts instead of running, after `delayMs`.
+   */
+  faults?: Readonly<Record<string, { code?: ErrorCode; times?: number; delayMs?: number }>>;
+  /** R-ORC-6: retries of a component after a transient (retryable) error; overrides `orchestrator.max_retries`. */
   maxRetries?: number;
   /** Per-section overrides of the effective config (`segmenter`, `components.<name>`). */
   config?: { segmenter?: Record<string, unknown>; components?: Record<string, Record<string, unknown>> };
@@ -71,6 +96,9 @@ export interface RunOutcome {
 }
 
 const SEGMENTER_SCHEMA_VERSION = '1.0';
+const SEGMENTER = 'segmenter';
+/** Statuses whose artifacts are results: kept on resume, reusable from the cache. */
+const FINISHED = new Set(['ok', 'empty']);
 
 function blankEntry(
   name: string,
@@ -99,15 +127,22 @@ function blankEntry(
     model_signature: null,
     idempotency_key: null,
     cache_hit: false,
+    cache_source: null,
     retries: 0,
     required,
   };
 }
 
+/** A stage's outcome before it is recorded: its manifest entry. */
+type StageRunner = (startedAt: Date) => Promise<ManifestComponent>;
+
 /**
  * The canonical entry point for one video (R-ORC-1): validates ids and input before anything is
- * created, forms the run identity once, runs the Segmenter, then the profile's components
- * (independent ones concurrently), and keeps the manifest current after every stage.
+ * created, forms the run identity once, runs the Segmenter, then the profile's components as the
+ * component graph allows (each as soon as what it reads is done, within the resource limits), and
+ * keeps the manifest current after every stage. Every stage is first looked up by its idempotency
+ * key (R-ORC-3): kept if this run already finished it (resume), reused from another run of the
+ * same video if valid, waited for if another run is computing it (R-ORC-5), computed otherwise.
  */
 export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   // Events go to the listener and, once the run directory exists, to the state writer (R-ORC-4).
@@ -120,7 +155,12 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   // R-ID-4 / R-SEC-3: ids are checked before any path is built from them.
   const platformId = validateId('--platform-id', request.platformId ?? 'local');
   if (request.videoId !== undefined) validateId('--video-id', request.videoId);
+  if (request.resume && request.runId === undefined)
+    throw new DataProcessorError('INPUT_INVALID', 'Resuming needs the --run-id of the run to resume.');
   const runId = validateId('--run-id', request.runId ?? defaultRunId());
+  const settings = parseConfig('orchestrator', orchestratorConfigSchema, request.orchestrator ?? {});
+  const maxRetries = request.maxRetries ?? settings.max_retries;
+  const useCache = request.useCache ?? true;
 
   const profile =
     typeof request.profile === 'object' ? request.profile : resolveProfile(request.profile ?? 'default');
@@ -143,10 +183,11 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
       `Profile ${profile.name} enables ${missing.map((m) => m.component.name).join(', ')}, not in generation "${generation.name}".`,
     );
   }
-  const levels = topologicalLevels(
+  // Topological order: ready components start in this order, so runs are reproducible.
+  const order = topologicalLevels(
     generation,
     components.map(({ component }) => component.name),
-  );
+  ).flat();
   const segmenterConfig = parseConfig('segmenter', segmenterConfigSchema, request.config?.segmenter ?? {});
   const componentConfigs = Object.fromEntries(
     components.map(({ component }) => [
@@ -166,13 +207,24 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     memoryLimitMb: segmenterConfig.decode_memory_limit_mb,
   });
   checkDuration(probe, segmenterConfig.min_duration_sec, segmenterConfig.max_duration_sec);
-  const videoId = request.videoId ?? defaultVideoId(await sha256File(videoPath));
+  const inputSha256 = await sha256File(videoPath);
+  const videoId = request.videoId ?? defaultVideoId(inputSha256);
 
   const budgets = new Map(
     components
       .filter(({ component }) => component.budget)
       .map(({ component }) => [component.name, component.budget!]),
   );
+  const minHeights = new Map(
+    components
+      .filter(({ component }) => component.minHeight)
+      .map(({ component }) => [component.name, component.minHeight!]),
+  );
+  const sampling = {
+    policy: SAMPLING_POLICY_VERSION,
+    budgets: Object.fromEntries(budgets),
+    min_heights: Object.fromEntries(minHeights),
+  };
   // R-ID-2: everything that changes results is in the effective config, so in its hash.
   const effectiveConfig = {
     profile: profile.name,
@@ -180,15 +232,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     generation: profile.generation,
     segmenter: segmenterConfig,
     components: componentConfigs,
-    sampling: {
-      policy: SAMPLING_POLICY_VERSION,
-      budgets: Object.fromEntries(budgets),
-      min_heights: Object.fromEntries(
-        components
-          .filter(({ component }) => component.minHeight)
-          .map(({ component }) => [component.name, component.minHeight]),
-      ),
-    },
+    sampling,
     models: {},
   };
   const identity: RunIdentity = {
@@ -200,156 +244,28 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     dataprocessor_version: dataprocessorVersion().version,
   };
 
-  const store = new LocalResultStore(resolve(request.storeRoot));
-  const runDir = store.runDir(platformId, videoId, runId);
-  if (existsSync(runDir)) {
-    throw new DataProcessorError(
-      'INPUT_INVALID',
-      `Run ${platformId}/${videoId}/${runId} already exists at ${runDir}; choose another --run-id.`,
-    );
-  }
-  await mkdir(runDir, { recursive: true });
-  const now = new Date().toISOString();
-  const stageNames = ['segmenter', ...components.map(({ component }) => component.name)];
-  const base: Manifest = {
-    schema_version: MANIFEST_SCHEMA_VERSION,
-    run: {
-      ...identity,
-      created_at: now,
-      updated_at: now,
-      frames_dir: FRAMES_DIR,
-      root_path: runDir,
-      profile: profile.name,
-      models: {},
-      status: 'running',
-      error: null,
-      error_code: null,
-    },
-    components: [
-      blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
-      ...components.map(({ component, required }) =>
-        blankEntry(
-          component.name,
-          component.kind,
-          component.version,
-          component.schema.schemaVersion,
-          required,
-        ),
-      ),
-    ],
-  };
-  let manifest = await updateManifest(runDir, {}, base);
-  const processorOf = new Map<string, string>([
-    ['segmenter', 'segmenter'],
-    ...components.map(({ component }): [string, string] => [component.name, component.processor]),
-  ]);
-  stateWriter = new RunStateWriter(runDir, runId, (stage) => processorOf.get(stage) ?? 'unknown');
-  emit({ type: 'run_started', run_dir: runDir, run_id: runId, video_id: videoId, stages: stageNames });
-
-  const touch = (): { updated_at: string } => ({ updated_at: new Date().toISOString() });
-
-  // Segmenter
-  emit({ type: 'stage_started', stage: 'segmenter' });
-  const segStart = new Date();
-  let segmented: SegmenterResult;
-  try {
-    segmented = await runSegmenter({
-      probe,
-      identity,
-      runDir,
-      budgets,
-      minHeights: new Map(
-        components
-          .filter(({ component }) => component.minHeight)
-          .map(({ component }) => [component.name, component.minHeight!]),
-      ),
-      config: segmenterConfig,
-      ...(request.signal ? { signal: request.signal } : {}),
-      onProgress: (done, total) => emit({ type: 'stage_progress', stage: 'segmenter', done, total }),
-    });
-  } catch (error) {
-    const failure = toDataProcessorError(error);
-    if (failure.code === 'INPUT_UNREADABLE') {
-      // The input was never a valid video: leave nothing that could be taken for a result (R-SEG-2).
-      await stateWriter.close().catch(() => undefined);
-      stateWriter = null;
-      await store.removeRun(runDir);
-    } else {
-      await updateManifest(runDir, {
-        run: { ...touch(), status: 'error', error: failure.message, error_code: failure.code },
-        components: [
-          {
-            ...blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
-            status: 'error',
-            error: failure.message,
-            error_code: failure.code,
-            started_at: segStart.toISOString(),
-            finished_at: new Date().toISOString(),
-            duration_ms: Date.now() - segStart.getTime(),
-          },
-        ],
-      });
-    }
-    emit({
-      type: 'stage_finished',
-      stage: 'segmenter',
-      status: 'error',
-      duration_ms: Date.now() - segStart.getTime(),
-      error_code: failure.code,
-      error: failure.message,
-      notes: null,
-    });
-    if (stateWriter) {
-      emit({
-        type: 'run_finished',
-        run_dir: runDir,
-        status: 'error',
-        duration_ms: performance.now() - started,
-      });
-      await stateWriter.close();
-    }
-    throw failure;
-  }
-  const segEntry: ManifestComponent = {
-    ...blankEntry('segmenter', 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
-    status: 'ok',
-    started_at: segStart.toISOString(),
-    finished_at: new Date().toISOString(),
-    duration_ms: Date.now() - segStart.getTime(),
-    artifacts: segmented.artifacts,
-    device_used: 'cpu',
-    batch_size: segmented.frames.batch_size,
-    notes: `${segmented.frames.total_frames} union frames of ${segmented.frames.source_total_frames}; ${segmented.frames.analysis_width}x${segmented.frames.analysis_height}; audio: ${segmented.audio.has_audio ? 'yes' : 'none'}`,
-  };
-  manifest = await updateManifest(runDir, { run: touch(), components: [segEntry] });
-  emit({
-    type: 'stage_finished',
-    stage: 'segmenter',
-    status: 'ok',
-    duration_ms: segEntry.duration_ms ?? 0,
-    error_code: null,
-    error: null,
-    notes: segEntry.notes,
-  });
-
-  const audio: AudioAccess = {
-    hasAudio: segmented.audio.has_audio,
-    wavPath: segmented.audio.file ? resolve(runDir, 'audio', segmented.audio.file) : null,
-    sampleRate: segmented.audio.sample_rate,
-    channels: segmented.audio.channels,
-    durationSec: segmented.audio.duration_sec,
-  };
-
-  // Components level by level (R-ORC-1): a level's components run concurrently. A component whose
-  // dependency failed or was skipped is skipped; after a required failure nothing new starts
-  // (R-ORC-2 fail-fast), so the remaining components are recorded as skipped.
-  const controller = new AbortController();
-  request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const byName = new Map(components.map((c) => [c.component.name, c]));
-  // R-ORC-3 keys, in dependency order: a component's key covers its own share of the config and
-  // its dependencies' keys, so a config change re-keys exactly that component and its dependants.
+  // R-ORC-3 keys. The Segmenter's covers the input's bytes (a reused --video-id can never serve
+  // another file's frames), its config and the union's sampling; a component's covers its own share
+  // of the config and its dependencies' keys, so a config change re-keys exactly that component and
+  // its dependants.
   const keys = new Map<string, string>();
-  for (const name of levels.flat()) {
+  keys.set(
+    SEGMENTER,
+    idempotencyKey({
+      platform_id: platformId,
+      video_id: videoId,
+      component: SEGMENTER,
+      config_hash: computeConfigHash({ input_sha256: inputSha256, segmenter: segmenterConfig, sampling }),
+      sampling_policy_version: SAMPLING_POLICY_VERSION,
+      producer_version: SEGMENTER_VERSION,
+      schema_version: SEGMENTER_SCHEMA_VERSION,
+      model_signature: modelSignature([]),
+      dependency_keys: [],
+    }),
+  );
+  const byName = new Map(components.map((c) => [c.component.name, c]));
+  const dependenciesOf = (name: string): string[] => generation.nodes.get(name)?.dependsOn ?? [];
+  for (const name of order) {
     const { component } = byName.get(name) as (typeof components)[number];
     const scope = {
       component: componentConfigs[name],
@@ -371,66 +287,324 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
         producer_version: component.version,
         schema_version: component.schema.schemaVersion,
         model_signature: modelSignature([]),
-        dependency_keys: (generation.nodes.get(name)?.dependsOn ?? []).flatMap((d) => keys.get(d) ?? []),
+        dependency_keys: dependenciesOf(name).flatMap((d) => keys.get(d) ?? []),
       }),
     );
   }
-  const entries: ManifestComponent[] = [];
+
+  const store = new LocalResultStore(resolve(request.storeRoot));
+  const runDir = store.runDir(platformId, videoId, runId);
+  const exists = existsSync(runDir);
+  let previous: Manifest | null = null;
+  if (request.resume) {
+    previous = exists ? await readManifest(runDir) : null;
+    if (!previous) {
+      throw new DataProcessorError(
+        'INPUT_INVALID',
+        `There is no run ${platformId}/${videoId}/${runId} to resume at ${runDir}.`,
+      );
+    }
+    if (previous.run.config_hash !== identity.config_hash) {
+      throw new DataProcessorError(
+        'INPUT_INVALID',
+        `Run ${runId} was started with another configuration (config_hash ${previous.run.config_hash.slice(0, 12)}…, now ${identity.config_hash.slice(0, 12)}…); start a new run instead of resuming it.`,
+      );
+    }
+    // Whatever the interrupted process was writing is incomplete: remove it (R-ST-3 GC).
+    await removeStaleTemps(runDir);
+    await removeScratch(runDir);
+  } else if (exists) {
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `Run ${platformId}/${videoId}/${runId} already exists at ${runDir}; choose another --run-id, or --resume it.`,
+    );
+  } else {
+    await mkdir(runDir, { recursive: true });
+  }
+  const now = new Date().toISOString();
+  const stageNames = [SEGMENTER, ...order];
+  const base: Manifest = {
+    schema_version: MANIFEST_SCHEMA_VERSION,
+    run: {
+      ...identity,
+      created_at: previous?.run.created_at ?? now,
+      updated_at: now,
+      frames_dir: FRAMES_DIR,
+      root_path: runDir,
+      profile: profile.name,
+      models: {},
+      status: 'running',
+      error: null,
+      error_code: null,
+    },
+    components: [
+      blankEntry(SEGMENTER, 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true),
+      ...components.map(({ component, required }) =>
+        blankEntry(
+          component.name,
+          component.kind,
+          component.version,
+          component.schema.schemaVersion,
+          required,
+        ),
+      ),
+    ],
+  };
+  let manifest = previous
+    ? await updateManifest(runDir, { run: { ...base.run } })
+    : await updateManifest(runDir, {}, base);
+  const processorOf = new Map<string, string>([
+    [SEGMENTER, SEGMENTER],
+    ...components.map(({ component }): [string, string] => [component.name, component.processor]),
+  ]);
+  const stageProcessor = (stage: string): string => processorOf.get(stage) ?? 'unknown';
+  stateWriter = await RunStateWriter.open(runDir, runId, stageProcessor);
+  emit({ type: 'run_started', run_dir: runDir, run_id: runId, video_id: videoId, stages: stageNames });
+
+  const touch = (): { updated_at: string } => ({ updated_at: new Date().toISOString() });
+  const ttlMs = settings.cache_ttl_days * 86_400_000;
+
+  /** Records a stage's entry in the manifest (R-MAN-3). */
+  const record = async (entry: ManifestComponent): Promise<ManifestComponent> => {
+    manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
+    return entry;
+  };
+
+  /**
+   * One stage through the cache: kept from before an interruption (resume), reused from another
+   * run, waited for while another run computes it, or computed by `compute` — and recorded in the
+   * manifest. A computed entry is recorded while the stage's claim is still held, so a run waiting
+   * for the claim finds it in the cache the moment it gets the claim.
+   */
+  const resolveStage = async (blank: ManifestComponent, compute: StageRunner): Promise<ManifestComponent> => {
+    const { name, required } = blank;
+    const key = keys.get(name) ?? null;
+    const startedAt = new Date();
+    const kept = previous?.components.find(
+      (c) => c.name === name && c.idempotency_key === key && FINISHED.has(c.status),
+    );
+    if (kept && (await verifyManifestArtifacts(runDir, { ...previous!, components: [kept] })).length === 0) {
+      emit({ type: 'stage_started', stage: name });
+      return record({ ...kept, required });
+    }
+    if (!useCache || key === null) {
+      emit({ type: 'stage_started', stage: name });
+      return record({ ...(await compute(startedAt)), idempotency_key: key });
+    }
+    const lookup = { store, identity, component: name, key, ttlMs };
+    const adopt = async (): Promise<ManifestComponent | null> => {
+      const hit = await findCacheHit(lookup);
+      if (!hit) return null;
+      try {
+        return await adoptCacheHit(store, runDir, hit, required, startedAt);
+      } catch (error) {
+        // A source that no longer matches its sha256 is a miss: compute instead, and say so.
+        const warning = `cache entry of run ${hit.source.run_id} unusable: ${toDataProcessorError(error).message}`;
+        return { ...blank, warnings: [warning], status: 'error', error: warning, error_code: 'STORAGE_IO' };
+      }
+    };
+    emit({ type: 'stage_started', stage: name });
+    const early = await adopt();
+    if (early && early.status !== 'error') return record(early);
+    // R-ORC-5: one computation per key at a time across runs and workers. A run that finds the key
+    // claimed waits (without blocking its other stages) and then takes the other run's artifacts.
+    const claims = join(store.root, platformId, videoId, CLAIMS_DIR);
+    await mkdir(claims, { recursive: true });
+    const waitMs = (settings.dependency_expected_sec + settings.dependency_grace_sec) * 1000;
+    const claim = join(claims, key);
+    let claimed = false;
+    try {
+      return await withLock(
+        claim,
+        async () => {
+          claimed = true;
+          const late = early ? null : await adopt();
+          if (late && late.status !== 'error') return record(late);
+          const entry = await compute(startedAt);
+          const unusable = (early ?? late)?.warnings ?? [];
+          return record({ ...entry, idempotency_key: key, warnings: [...unusable, ...entry.warnings] });
+        },
+        { timeoutMs: waitMs },
+      );
+    } catch (error) {
+      // Only a wait that never got the claim is a DEPENDENCY_TIMEOUT; anything else is the stage's own failure.
+      if (claimed) throw error;
+      const failure = toDataProcessorError(error);
+      if (failure.code !== 'STORAGE_IO') throw failure;
+      return record({
+        ...blank,
+        status: 'error',
+        idempotency_key: key,
+        started_at: startedAt.toISOString(),
+        finished_at: new Date().toISOString(),
+        duration_ms: Date.now() - startedAt.getTime(),
+        error: `another run is computing ${name} (key ${key.slice(0, 12)}…) and it did not finish within ${settings.dependency_expected_sec} s + ${settings.dependency_grace_sec} s grace`,
+        error_code: 'DEPENDENCY_TIMEOUT',
+      });
+    }
+  };
+  const finishStage = (entry: ManifestComponent): void => {
+    emit({
+      type: 'stage_finished',
+      stage: entry.name,
+      status: entry.status,
+      duration_ms: entry.duration_ms ?? 0,
+      error_code: entry.error_code,
+      error: entry.error,
+      notes: entry.notes,
+      cache_hit: entry.cache_hit,
+    });
+  };
+
+  // Segmenter
+  const segmenterBlank = blankEntry(
+    SEGMENTER,
+    'segmenter',
+    SEGMENTER_VERSION,
+    SEGMENTER_SCHEMA_VERSION,
+    true,
+  );
+  let segmented: { frames: FramesMetadata; audio: AudioMetadata } | null = null;
+  let segEntry: ManifestComponent;
+  try {
+    segEntry = await resolveStage(segmenterBlank, async (startedAt) => {
+      const result = await runSegmenter({
+        probe,
+        identity,
+        runDir,
+        budgets,
+        minHeights,
+        config: segmenterConfig,
+        ...(request.signal ? { signal: request.signal } : {}),
+        onProgress: (done, total) => emit({ type: 'stage_progress', stage: SEGMENTER, done, total }),
+      });
+      segmented = result;
+      return {
+        ...segmenterBlank,
+        status: 'ok',
+        started_at: startedAt.toISOString(),
+        finished_at: new Date().toISOString(),
+        duration_ms: Date.now() - startedAt.getTime(),
+        artifacts: result.artifacts,
+        device_used: 'cpu',
+        batch_size: result.frames.batch_size,
+        model_signature: modelSignature([]),
+        notes: `${result.frames.total_frames} union frames of ${result.frames.source_total_frames}; ${result.frames.analysis_width}x${result.frames.analysis_height}; audio: ${result.audio.has_audio ? 'yes' : 'none'}`,
+      };
+    });
+  } catch (error) {
+    const failure = toDataProcessorError(error);
+    segEntry = {
+      ...segmenterBlank,
+      status: 'error',
+      error: failure.message,
+      error_code: failure.code,
+      idempotency_key: keys.get(SEGMENTER) ?? null,
+    };
+  }
+  if (segEntry.status === 'error') {
+    const code = segEntry.error_code ?? 'INTERNAL';
+    if (code === 'INPUT_UNREADABLE' && !previous) {
+      // The input was never a valid video: leave nothing that could be taken for a result (R-SEG-2).
+      finishStage(segEntry);
+      await stateWriter.close().catch(() => undefined);
+      stateWriter = null;
+      await store.removeRun(runDir);
+    } else {
+      await updateManifest(runDir, {
+        run: { ...touch(), status: 'error', error: segEntry.error, error_code: code },
+        components: [segEntry],
+      });
+      finishStage(segEntry);
+      emit({
+        type: 'run_finished',
+        run_dir: runDir,
+        status: 'error',
+        duration_ms: performance.now() - started,
+      });
+      await stateWriter.close();
+    }
+    throw new DataProcessorError(code, segEntry.error ?? 'the Segmenter failed');
+  }
+  // A kept or reused Segmenter output is read back from the run's own (verified) files.
+  const segmentation = segmented ?? {
+    frames: await readFramesMetadata(runDir),
+    audio: await readAudioMetadata(runDir),
+  };
+  finishStage(segEntry);
+
+  const audio: AudioAccess = {
+    hasAudio: segmentation.audio.has_audio,
+    wavPath: segmentation.audio.file ? resolve(runDir, AUDIO_DIR, segmentation.audio.file) : null,
+    sampleRate: segmentation.audio.sample_rate,
+    channels: segmentation.audio.channels,
+    durationSec: segmentation.audio.duration_sec,
+  };
+
+  // Components as the graph allows (R-ORC-1): each starts once what it reads is done, within the
+  // resource limits. A component whose dependency failed or was skipped is skipped; after a
+  // required failure nothing new starts (R-ORC-2 fail-fast), so the rest are recorded as skipped.
+  const controller = new AbortController();
+  request.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  const entries = new Map<string, ManifestComponent>();
   let stopReason: string | null = null;
-  for (const level of levels) {
-    const results = await Promise.all(
-      level.map(async (name) => {
-        const { component, required } = byName.get(name) as (typeof components)[number];
-        const blocked = (generation.nodes.get(name)?.dependsOn ?? [])
-          .map((d) => entries.find((e) => e.name === d))
-          .find((e) => e && (e.status === 'error' || e.status === 'skipped'));
-        let entry: ManifestComponent;
-        if (stopReason || blocked) {
-          entry = {
-            ...blankEntry(
-              component.name,
-              component.kind,
-              component.version,
-              component.schema.schemaVersion,
-              required,
-            ),
-            notes: blocked
-              ? `skipped: dependency ${blocked.name} is ${blocked.status}`
-              : `skipped: ${stopReason}`,
-          };
-          emit({
-            type: 'stage_finished',
-            stage: name,
-            status: 'skipped',
-            duration_ms: 0,
-            error_code: null,
-            error: null,
-            notes: entry.notes,
-          });
-        } else {
-          entry = await runComponent(component, required, componentConfigs[component.name], {
+  await runScheduled(
+    order.map((name) => {
+      const { component } = byName.get(name) as (typeof components)[number];
+      return {
+        name,
+        dependsOn: dependenciesOf(name).filter((d) => byName.has(d)),
+        memoryMb: component.resources.memoryMbPerUnit * component.resources.maxBatch,
+      };
+    }),
+    { maxParallel: settings.max_parallel_components, memoryBudgetMb: settings.memory_budget_mb },
+    async ({ name }) => {
+      const { component, required } = byName.get(name) as (typeof components)[number];
+      const blank = blankEntry(
+        component.name,
+        component.kind,
+        component.version,
+        component.schema.schemaVersion,
+        required,
+      );
+      const blocked = dependenciesOf(name)
+        .map((d) => entries.get(d))
+        .find((e) => e && (e.status === 'error' || e.status === 'skipped'));
+      let entry: ManifestComponent;
+      if (stopReason || blocked) {
+        entry = await record({
+          ...blank,
+          idempotency_key: keys.get(name) ?? null,
+          notes: blocked
+            ? `skipped: dependency ${blocked.name} is ${blocked.status}`
+            : `skipped: ${stopReason}`,
+        });
+      } else {
+        entry = await resolveStage(blank, () =>
+          runComponent(component, required, componentConfigs[component.name], {
             store,
             runDir,
             identity,
-            frames: segmented.frames,
+            frames: segmentation.frames,
             audio,
             signal: controller.signal,
             emit,
-            maxRetries: request.maxRetries ?? DEFAULT_MAX_RETRIES,
+            maxRetries,
             fault: request.faults?.[name],
-          });
-        }
-        entry.idempotency_key = keys.get(name) ?? null;
-        entry.model_signature = modelSignature(entry.models_used);
-        manifest = await updateManifest(runDir, { run: touch(), components: [entry] });
-        return entry;
-      }),
-    );
-    entries.push(...results);
-    const failed = results.find((e) => e.status === 'error' && e.required);
-    if (failed && !stopReason) stopReason = `required component ${failed.name} failed`;
-  }
-  const failedRequired = entries.find((e) => e.status === 'error' && e.required);
+          }),
+        ).catch((error: unknown) => {
+          const failure = toDataProcessorError(error);
+          return record({ ...blank, status: 'error', error: failure.message, error_code: failure.code });
+        });
+      }
+      entries.set(name, entry);
+      if (entry.status === 'error' && entry.required && !stopReason)
+        stopReason = `required component ${entry.name} failed`;
+      finishStage(entry);
+      return entry;
+    },
+  );
+  const failedRequired = [...entries.values()].find((e) => e.status === 'error' && e.required);
   manifest = await updateManifest(runDir, {
     run: {
       ...touch(),
@@ -446,20 +620,29 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   return { runDir, identity, manifest, status };
 }
 
+/** Where runs of one video claim the keys they are computing (R-ORC-5); not a run (ids cannot start with `_`). */
+export const CLAIMS_DIR = '_claims';
+
+/** Removes the `_tmp_*` scratch directories of a run (R-ST-1: never results). */
+async function removeScratch(runDir: string): Promise<void> {
+  for (const entry of await readdir(runDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name.startsWith('_tmp_'))
+      await rm(join(runDir, entry.name), { recursive: true, force: true });
+  }
+}
+
 interface ComponentRunEnv {
   store: LocalResultStore;
   runDir: string;
   identity: RunIdentity;
-  frames: SegmenterResult['frames'];
+  frames: FramesMetadata;
   audio: AudioAccess;
   signal: AbortSignal;
   emit: RunEventListener;
   maxRetries: number;
-  fault: { code: ErrorCode; times: number } | undefined;
+  fault: { code?: ErrorCode; times?: number; delayMs?: number } | undefined;
 }
 
-/** R-ORC-6: transient errors are retried this many times by default, with exponential backoff. */
-export const DEFAULT_MAX_RETRIES = 2;
 const RETRY_BASE_DELAY_MS = 200;
 /** OOM is handled by the batch policy inside a component (R-BAT-3), not by re-running it whole. */
 const NOT_RETRIED_HERE = new Set<ErrorCode>(['OOM']);
@@ -471,7 +654,6 @@ async function runComponent(
   env: ComponentRunEnv,
 ): Promise<ManifestComponent> {
   const startedAt = new Date();
-  env.emit({ type: 'stage_started', stage: component.name });
   const entry = blankEntry(
     component.name,
     component.kind,
@@ -482,7 +664,8 @@ async function runComponent(
   entry.started_at = startedAt.toISOString();
   for (let attempt = 0; ; attempt += 1) {
     try {
-      if (env.fault && attempt < env.fault.times) {
+      if (env.fault?.delayMs) await new Promise((r) => setTimeout(r, env.fault?.delayMs));
+      if (env.fault?.code && attempt < (env.fault.times ?? 1)) {
         throw new DataProcessorError(env.fault.code, `injected fault (attempt ${attempt + 1})`);
       }
       const ctx: ComponentContext<unknown> = {
@@ -511,6 +694,7 @@ async function runComponent(
         notes: result.notes ?? null,
         warnings: [...entry.warnings, ...(result.warnings ?? [])],
         models_used: result.modelsUsed ?? [],
+        model_signature: modelSignature(result.modelsUsed ?? []),
         empty_reason: result.status === 'empty' ? result.emptyReason : null,
         error: null,
         error_code: null,
@@ -534,15 +718,6 @@ async function runComponent(
   }
   entry.finished_at = new Date().toISOString();
   entry.duration_ms = Date.now() - startedAt.getTime();
-  env.emit({
-    type: 'stage_finished',
-    stage: component.name,
-    status: entry.status,
-    duration_ms: entry.duration_ms,
-    error_code: entry.error_code,
-    error: entry.error,
-    notes: entry.notes,
-  });
   return entry;
 }
 

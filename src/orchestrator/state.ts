@@ -116,6 +116,28 @@ export class RunStateWriter {
     this.state = initialState(runId);
   }
 
+  /**
+   * The writer of a run's state: a new run starts from nothing; a resumed run continues the
+   * interrupted one's event log — rebuilt from the events alone (the checkpoint may be behind) —
+   * with the next sequence number.
+   */
+  static async open(
+    runDir: string,
+    runId: string,
+    processorOf: (stage: string) => string,
+  ): Promise<RunStateWriter> {
+    const writer = new RunStateWriter(runDir, runId, processorOf);
+    const rebuilt = await rebuildState(runDir, processorOf);
+    if (rebuilt) {
+      // A torn final line (the process died mid-append) would end up in the middle of the log once
+      // we append after it: cut it off first.
+      await truncateTornTail(join(runDir, EVENTS_FILE));
+      writer.state = { ...rebuilt, run_id: runId };
+      writer.seq = rebuilt.last_seq;
+    }
+    return writer;
+  }
+
   get current(): RunState {
     return this.state;
   }
@@ -158,6 +180,18 @@ export class RunStateWriter {
     await this.chain;
     await this.handle?.close();
     this.handle = null;
+  }
+}
+
+async function truncateTornTail(path: string): Promise<void> {
+  const text = await readFile(path);
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return;
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(text.lastIndexOf(0x0a) + 1);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

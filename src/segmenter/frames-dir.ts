@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import {
   ContractViolationError,
   DependencyError,
+  AUDIO_DIR,
   FRAMES_DIR,
   METADATA_FILE,
+  audioMetadataSchema,
   framesMetadataSchema,
   npyPreamble,
   type ArtifactRef,
+  type AudioMetadata,
   type FrameAccess,
   type FrameBatch,
   type FramesMetadata,
@@ -228,6 +231,24 @@ export class BatchFileSet {
 }
 
 /** Reads and validates `frames_dir/metadata.json`; DEPENDENCY_MISSING when absent (R-DEP-1). */
+/** Reads and validates `audio/metadata.json` of a run (R-SEG-6); DEPENDENCY_MISSING when absent. */
+export async function readAudioMetadata(runDir: string): Promise<AudioMetadata> {
+  let text: string;
+  try {
+    text = await readFile(join(runDir, AUDIO_DIR, METADATA_FILE), 'utf8');
+  } catch (error) {
+    throw new DependencyError(
+      'DEPENDENCY_MISSING',
+      `audio/metadata.json is missing in ${runDir}; the Segmenter has not run.`,
+      { cause: error },
+    );
+  }
+  const parsed = audioMetadataSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new ContractViolationError(`audio/metadata.json is invalid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
 export async function readFramesMetadata(runDir: string): Promise<FramesMetadata> {
   let text: string;
   try {

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ID_PATTERN, StorageError, validateId } from '../contracts/index.js';
-import { fsyncDir, openAtomicWriter } from './atomic.js';
+import { TEMP_PREFIX, fsyncDir, openAtomicWriter, sha256File } from './atomic.js';
 import { assertNoSymlinks, assertRunDir, buildRunDir, resolveInside } from './paths.js';
 
 /** An artifact as the store wrote it: what a manifest entry lists (R-MAN-2). */
@@ -37,6 +37,18 @@ export interface ResultStore {
   writeArtifact(runDir: string, relativePath: string, bytes: Uint8Array): Promise<StoredArtifact>;
   /** Streams a large artifact (e.g. a frame batch) atomically, hashing as it goes. */
   openArtifactWriter(runDir: string, relativePath: string): Promise<ArtifactWriter>;
+  /**
+   * Reuses an artifact of another run of the store (a cache hit, R-ORC-3): checks that the source
+   * still has the expected size and sha256, then places it at `relativePath` in `runDir` without
+   * copying its bytes (a hard link; artifacts are never modified after commit), atomically.
+   * STORAGE_IO when the source is missing or no longer matches.
+   */
+  adoptArtifact(
+    runDir: string,
+    relativePath: string,
+    sourceRunDir: string,
+    expected: { sha256: string; bytes: number },
+  ): Promise<StoredArtifact>;
   /** Run ids stored for one video, sorted; [] when there are none. */
   listRuns(platformId: string, videoId: string): Promise<string[]>;
   /** Removes a whole run (a failed or invalid one), so nothing half-made is left. */
@@ -80,6 +92,48 @@ export class LocalResultStore implements ResultStore {
       writev: (chunks) => writer.writev(chunks),
       commit: async () => ({ path, ...(await writer.commit()) }),
       abort: () => writer.abort(),
+    };
+  }
+
+  async adoptArtifact(
+    runDir: string,
+    relativePath: string,
+    sourceRunDir: string,
+    expected: { sha256: string; bytes: number },
+  ): Promise<StoredArtifact> {
+    const source = await this.resolveInside(sourceRunDir, relativePath);
+    const target = await this.resolveInside(runDir, relativePath);
+    let size: number;
+    try {
+      const info = await lstat(source);
+      if (!info.isFile()) throw new Error('not a regular file');
+      size = info.size;
+    } catch (error) {
+      throw new StorageError(`cached artifact ${source} cannot be reused: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    // Size first: hashing a file that already differs would tell nothing more.
+    if (size !== expected.bytes || (await sha256File(source)) !== expected.sha256) {
+      throw new StorageError(`cached artifact ${source} no longer matches its recorded sha256`);
+    }
+    await this.ensureDir(dirname(target));
+    const temp = join(dirname(target), `${TEMP_PREFIX}${relative(dirname(target), target)}-link`);
+    try {
+      await unlink(temp).catch(() => undefined);
+      await link(source, temp);
+      await rename(temp, target);
+      await fsyncDir(dirname(target));
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new StorageError(`cannot place the cached artifact at ${target}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return {
+      path: relative(resolve(runDir), target).split(sep).join('/'),
+      sha256: expected.sha256,
+      bytes: size,
     };
   }
 

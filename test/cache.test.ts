@@ -176,6 +176,51 @@ describe('resume after kill -9 (CLI)', () => {
     expect(await failedRules(runDir)).toEqual([]);
   });
 
+  it('a run killed at random points always resumes to a complete run that audits, keeping what had finished', async () => {
+    const store = join(dir, 'store-kill-random');
+    const seen: string[] = [];
+    for (let round = 0; round < 5; round += 1) {
+      const runId = `rk${round}`;
+      const args = [
+        'run',
+        video,
+        '--out',
+        store,
+        '--video-id',
+        'v',
+        '--run-id',
+        runId,
+        '--json',
+        '--no-cache',
+      ];
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      await new Promise((r) => setTimeout(r, 600 + Math.random() * 2400));
+      child.kill('SIGKILL');
+      await exited;
+      const runDir = join(store, 'local', 'v', runId);
+      const before = await readManifest(runDir).catch(() => null);
+      if (!before) {
+        seen.push('before the run existed');
+        continue;
+      }
+      const finished = before.components.filter((c) => c.status === 'ok');
+      seen.push(`${finished.length} finished`);
+      const resumed = await runVideo({
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId,
+        resume: true,
+        useCache: false,
+      });
+      expect(resumed.status).toBe('ok');
+      for (const c of finished) expect(entry(resumed.manifest, c.name), c.name).toEqual(c);
+      expect(await failedRules(runDir)).toEqual([]);
+    }
+    console.log(`random kills: ${seen.join(', ')}`);
+  });
+
   it('resuming needs an existing run with the same config', async () => {
     const store = join(dir, 'store-resume-errors');
     await expect(

@@ -14,6 +14,7 @@ interface RunCliOptions {
   json?: boolean;
   resume?: boolean;
   cache: boolean;
+  db?: string;
 }
 
 type AnyTask = ListrTaskWrapper<unknown, never, never>;
@@ -112,6 +113,7 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print machine-readable progress lines (JSON) instead of the live view')
     .option('--resume', 'continue the interrupted run given by --run-id; finished components are kept')
     .option('--no-cache', 'recompute every component instead of reusing valid cached artifacts')
+    .option('--db <path>', 'profile database (default: $DATAPROCESSOR_DB or ~/.local/share/dataprocessor)')
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
       try {
@@ -120,6 +122,7 @@ export function registerRunCommand(program: Command): void {
           storeRoot: options.out,
           profile: options.profile,
           useCache: options.cache,
+          ...(options.db !== undefined ? { databasePath: options.db } : {}),
           ...(options.resume ? { resume: true } : {}),
           ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),
           ...(options.videoId !== undefined ? { videoId: options.videoId } : {}),

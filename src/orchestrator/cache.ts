@@ -36,6 +36,8 @@ export interface CacheLookup {
   now?: number;
 }
 
+const ADOPT_CONCURRENCY = 2;
+
 /** Statuses whose artifacts are results (an `error` or `skipped` entry is never reused). */
 const REUSABLE = new Set(['ok', 'empty']);
 
@@ -81,10 +83,14 @@ export async function adoptCacheHit(
   required: boolean,
   startedAt: Date,
 ): Promise<ManifestComponent> {
-  const artifacts: ArtifactRef[] = [];
-  for (const artifact of hit.entry.artifacts) {
-    await store.adoptArtifact(runDir, artifact.path, hit.sourceRunDir, artifact);
-    artifacts.push(artifact);
+  // Two at a time: the sha256 checks run on the thread pool, so frame batches verify in parallel.
+  const artifacts: ArtifactRef[] = [...hit.entry.artifacts];
+  for (let i = 0; i < artifacts.length; i += ADOPT_CONCURRENCY) {
+    await Promise.all(
+      artifacts
+        .slice(i, i + ADOPT_CONCURRENCY)
+        .map((a) => store.adoptArtifact(runDir, a.path, hit.sourceRunDir, a)),
+    );
   }
   const finished = new Date();
   return {

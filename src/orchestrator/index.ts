@@ -2,7 +2,18 @@ export { runVideo, CLAIMS_DIR, type RunRequest, type RunOutcome } from './run.js
 export { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 export { findCacheHit, adoptCacheHit, type CacheHit, type CacheSource } from './cache.js';
 export { runScheduled, type ScheduledNode, type SchedulerLimits } from './scheduler.js';
-export { PROFILES, resolveProfile, type Profile, type ProfileComponent } from './profiles.js';
+export {
+  PROFILES,
+  PROFILES_SEED_PATH,
+  PROFILE_SCHEMA_SQL,
+  ProfileStore,
+  defaultDatabasePath,
+  loadProfileSeed,
+  parseProfileSeed,
+  type Profile,
+  type ProfileComponent,
+  type ProfileModel,
+} from './profiles.js';
 export type { RunEvent, RunEventListener } from './events.js';
 export { buildMeta, writeComponentArtifact } from './artifact-writer.js';
 export {

@@ -52,7 +52,7 @@ import { adoptCacheHit, findCacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
-import { resolveProfile, type Profile } from './profiles.js';
+import { ProfileStore, defaultDatabasePath, type Profile } from './profiles.js';
 import { runScheduled } from './scheduler.js';
 import { RunStateWriter } from './state.js';
 
@@ -63,8 +63,10 @@ export interface RunRequest {
   platformId?: string;
   videoId?: string;
   runId?: string;
-  /** A profile name, or a profile given in full (API callers and tests). */
+  /** A profile name (looked up in the profile database), or a profile given in full (API callers and tests). */
   profile?: string | Profile;
+  /** The profile database (R-MOD-4); default `defaultDatabasePath()`. */
+  databasePath?: string;
   /**
    * R-ORC-4: continue the existing run `runId` after an interruption (a crash, kill -9). Components
    * that finished are kept as they are (never recomputed); the rest run. The effective config must
@@ -163,7 +165,11 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   const useCache = request.useCache ?? true;
 
   const profile =
-    typeof request.profile === 'object' ? request.profile : resolveProfile(request.profile ?? 'default');
+    typeof request.profile === 'object'
+      ? request.profile
+      : withProfileStore(request.databasePath ?? defaultDatabasePath(), (db) =>
+          db.resolve(typeof request.profile === 'string' ? request.profile : 'default'),
+        );
   const components = profile.components.map((pc) => ({ ...pc, component: componentByName(pc.name) }));
   // R-ORC-1: the component graph decides order and parallelism; docs and code must agree.
   const generation = loadGraph().get(profile.generation);
@@ -233,7 +239,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     segmenter: segmenterConfig,
     components: componentConfigs,
     sampling,
-    models: {},
+    models: profile.models ?? {},
   };
   const identity: RunIdentity = {
     platform_id: platformId,
@@ -332,7 +338,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
       frames_dir: FRAMES_DIR,
       root_path: runDir,
       profile: profile.name,
-      models: {},
+      models: profile.models ?? {},
       status: 'running',
       error: null,
       error_code: null,
@@ -618,6 +624,15 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   // The event log and checkpoints are complete before the run is reported done.
   await stateWriter.close();
   return { runDir, identity, manifest, status };
+}
+
+function withProfileStore<T>(path: string, use: (store: ProfileStore) => T): T {
+  const store = ProfileStore.open(path);
+  try {
+    return use(store);
+  } finally {
+    store.close();
+  }
 }
 
 /** Where runs of one video claim the keys they are computing (R-ORC-5); not a run (ids cannot start with `_`). */

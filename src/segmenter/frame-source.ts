@@ -1,7 +1,9 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DataProcessorError, InputError } from '../contracts/index.js';
+import { TEMP_PREFIX } from '../storage/index.js';
 import { inputArgs, isOutOfMemory, lastErrorLine, spawnTool } from './ffmpeg.js';
 import type { VideoProbe } from './probe.js';
 import type { SeekPlan } from './seek-plan.js';
@@ -170,6 +172,18 @@ export function fileOutputArgs(
   return args;
 }
 
+/**
+ * Where ffmpeg writes the audio before it is complete: a temp name the store's GC removes
+ * (TEMP_PREFIX), unique per decode, so a decode killed midway never blocks the next one.
+ */
+function partialAudioPath(audioOutputPath: string | null): string | null {
+  if (!audioOutputPath) return null;
+  return join(
+    dirname(audioOutputPath),
+    `${TEMP_PREFIX}${basename(audioOutputPath)}-${randomBytes(6).toString('hex')}`,
+  );
+}
+
 /** Audio to a WAV file in the same pass (48 kHz, float32, original layout up to stereo). */
 function audioArgs(probe: VideoProbe, audioTempPath: string | null): string[] {
   if (!audioTempPath || !probe.audio) return [];
@@ -246,7 +260,7 @@ export class FfmpegFileFrameSource implements FrameSource {
   async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
     const started = performance.now();
     const filterScriptPath = await writeFilterScript(request);
-    const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
+    const audioTempPath = partialAudioPath(request.audioOutputPath);
     const fds = outputs.flatMap((o) => [...o.fds]);
     const firstFds: number[] = [];
     let next = 3;
@@ -311,7 +325,7 @@ export class FfmpegPipeFrameSource implements FrameSource {
   async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
     const started = performance.now();
     const filterScriptPath = await writeFilterScript(request);
-    const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
+    const audioTempPath = partialAudioPath(request.audioOutputPath);
     const args = [
       '-v',
       'error',
@@ -383,7 +397,7 @@ export class FfmpegSeekingFrameSource implements FrameSource {
   async extract(request: ExtractRequest, outputs: readonly FrameOutput[]): Promise<ExtractStats> {
     const started = performance.now();
     await mkdir(request.scratchDir, { recursive: true });
-    const audioTempPath = request.audioOutputPath ? `${request.audioOutputPath}.partial.wav` : null;
+    const audioTempPath = partialAudioPath(request.audioOutputPath);
     const toolOptions = {
       timeoutMs: request.timeoutMs,
       ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),

@@ -70,14 +70,14 @@ describe('runScheduled', () => {
     const results = await runScheduled(
       [node('x'), node('y', ['x'])],
       { maxParallel: 1, memoryBudgetMb: 1 },
-      async (n) => n.name.toUpperCase(),
+      (n) => Promise.resolve(n.name.toUpperCase()),
     );
     expect([...results]).toEqual([
       ['x', 'X'],
       ['y', 'Y'],
     ]);
     await expect(
-      runScheduled([node('y', ['missing'])], { maxParallel: 1, memoryBudgetMb: 1 }, async () => 0),
+      runScheduled([node('y', ['missing'])], { maxParallel: 1, memoryBudgetMb: 1 }, () => Promise.resolve(0)),
     ).rejects.toThrow(/missing/);
   });
 });

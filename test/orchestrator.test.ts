@@ -50,6 +50,26 @@ describe('orchestrator error paths', () => {
     expect(report.rules.filter((r) => !r.pass).map((r) => r.id)).toEqual([]);
   });
 
+  it('after a required failure nothing new starts: the components not yet started are skipped with the reason', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'fail-fast',
+      useCache: false,
+      // One at a time in topological order (cut_detection, then loudness_extractor), so
+      // loudness_extractor has not started when cut_detection fails.
+      orchestrator: { max_parallel_components: 1 },
+      faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
+    });
+    expect(outcome.status).toBe('error');
+    const loudness = outcome.manifest.components.find((c) => c.name === 'loudness_extractor');
+    expect(loudness).toMatchObject({ status: 'skipped', artifacts: [], started_at: null });
+    expect(loudness?.notes).toMatch(/required component cut_detection failed/);
+    const report = await auditRun(outcome.runDir);
+    expect(report.rules.filter((r) => !r.pass).map((r) => r.id)).toEqual([]);
+  });
+
   it('an optional component that fails is recorded and the run succeeds', async () => {
     const outcome = await runVideo({
       videoPath: video,

@@ -93,7 +93,8 @@ describe('OnsetStrength', () => {
       (_, i) => 0.1 * Math.sin((2 * Math.PI * 440 * i) / sampleRate),
     );
     const clickAt = 1.2;
-    for (let i = 0; i < 240; i += 1) samples[Math.round(clickAt * sampleRate) + i] += 0.5 * Math.exp(-i / 48);
+    const at = Math.round(clickAt * sampleRate);
+    for (let i = 0; i < 240; i += 1) samples[at + i] = (samples[at + i] as number) + 0.5 * Math.exp(-i / 48);
     const envelope = envelopeOf(samples, 4800);
     const peak = envelope.indexOf(Math.max(...envelope));
     expect(Math.abs(peak * 0.01 - clickAt)).toBeLessThanOrEqual(0.03);

@@ -3,6 +3,7 @@
 // numpy, and audited by `dataprocessor audit`. Also the R-NPZ-3 empty cases, for tempo_extractor
 // and loudness_extractor side by side: no audio stream, digital silence, too short.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
@@ -122,6 +123,22 @@ describe('tempo_extractor on AAC in MP4 through the orchestrator', () => {
     const audit = cliAudit(outcome.runDir);
     expect(audit.stdout).toContain('AUDIT PASS');
     expect(audit.code).toBe(0);
+  });
+});
+
+describe('tempo_extractor config through runVideo', () => {
+  it('an inverted BPM range is INPUT_INVALID naming the field, before a run directory exists', async () => {
+    const failure = await runVideo({
+      videoPath: join(dir, 'never-read.mp4'),
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'bad-config',
+      profile: AUDIO_PROFILE,
+      config: { components: { tempo_extractor: { min_bpm: 200, max_bpm: 100 } } },
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'INPUT_INVALID' });
+    expect((failure as Error).message).toContain('tempo_extractor.min_bpm: min_bpm must be below max_bpm');
+    expect(existsSync(join(store, 'local', 'v', 'bad-config'))).toBe(false);
   });
 });
 

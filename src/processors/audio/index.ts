@@ -3,6 +3,7 @@ import { loudnessExtractor } from './components/loudness_extractor.js';
 import { tempoExtractor } from './components/tempo_extractor.js';
 
 export { loudnessExtractor, tempoExtractor };
+export type { TempoExtractorConfig } from './components/tempo_extractor.js';
 export {
   LoudnessMeter,
   kWeightingFilters,

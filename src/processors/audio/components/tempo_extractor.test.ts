@@ -18,6 +18,7 @@ import {
   whiteNoise,
   writeFloatWav,
 } from '../../../../test/support/audio-signals.js';
+import { loudnessExtractor } from './loudness_extractor.js';
 import { tempoExtractor, type TempoExtractorConfig } from './tempo_extractor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dp-tempo-extractor-'));
@@ -131,6 +132,20 @@ describe('tempo_extractor', () => {
     expect(result.arrays.onset_strength?.shape).toEqual([401]);
     expect((result.arrays.onset_strength?.data as Float32Array).every(Number.isNaN)).toBe(true);
     expect(result.arrays.onset_times_sec?.data[400]).toBeCloseTo(4, 5);
+  });
+
+  it('a WAV without a single frame is empty/silent_audio with T = 0, as for loudness_extractor', async () => {
+    const audio = wav('zero', new Float32Array(0));
+    const result = await tempoExtractor.run(context(audio));
+    expectContract(result);
+    expect(result).toMatchObject({ status: 'empty', emptyReason: 'silent_audio' });
+    expect(result.arrays.onset_strength?.shape).toEqual([0]);
+    const loudness = await loudnessExtractor.run({
+      ...context(audio),
+      config: loudnessExtractor.configSchema.parse({}),
+    });
+    expect(loudness).toMatchObject({ status: 'empty', emptyReason: 'silent_audio' });
+    expect(loudness.arrays.momentary_lufs?.shape).toEqual([0]);
   });
 
   it('a 2 s track is ok with NaN tempo and reason too_short (shorter than two 40 BPM periods)', async () => {

@@ -1,7 +1,9 @@
 import type { Component } from '../../contracts/index.js';
 import { loudnessExtractor } from './components/loudness_extractor.js';
+import { tempoExtractor } from './components/tempo_extractor.js';
 
-export { loudnessExtractor };
+export { loudnessExtractor, tempoExtractor };
+export type { TempoExtractorConfig } from './components/tempo_extractor.js';
 export {
   LoudnessMeter,
   kWeightingFilters,
@@ -10,6 +12,15 @@ export {
   type LoudnessResult,
 } from './dsp/loudness.js';
 export { readWavBlocks, parseWavHeader, type WavFormat } from './dsp/wav.js';
+export { OnsetStrength, onsetParameters, type OnsetParameters, type OnsetResult } from './dsp/onset.js';
+export {
+  estimateTempo,
+  trackBeats,
+  type TempoEstimate,
+  type TempoNullReason,
+  type TempoOptions,
+} from './dsp/tempo.js';
+export { TempoAnalyzer, type TempoResult } from './dsp/tempo-analyzer.js';
 
 /** Components of the Audio processor. */
-export const audioComponents: readonly Component[] = [loudnessExtractor];
+export const audioComponents: readonly Component[] = [loudnessExtractor, tempoExtractor];

@@ -70,7 +70,11 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
     const npzPaths = manifest.components
       .flatMap((c) => c.artifacts.map((a) => a.path))
       .filter((p) => p.endsWith('.npz'));
-    expect(npzPaths.sort()).toEqual(['cut_detection/cut_detection.npz', 'loudness_extractor/loudness.npz']);
+    expect(npzPaths.sort()).toEqual([
+      'cut_detection/cut_detection.npz',
+      'loudness_extractor/loudness.npz',
+      'tempo_extractor/tempo.npz',
+    ]);
     for (const p of npzPaths) {
       const { meta } = loadNpzWithNumpy(join(runDir, p));
       for (const key of [

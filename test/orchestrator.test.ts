@@ -172,3 +172,55 @@ describe('idempotency keys (R-ORC-3)', () => {
     expect(cut?.model_signature).toBe(createHash('sha256').update('[]').digest('hex'));
   });
 });
+
+describe('a profile that reads no frames', () => {
+  const audioOnly: Profile = {
+    name: 'test-audio-only',
+    description: 'audio components only',
+    generation: 'baseline',
+    components: [
+      { name: 'loudness_extractor', required: true },
+      { name: 'tempo_extractor', required: true },
+    ],
+  };
+
+  it('decodes no video: frames_dir holds no frames, the audio components run, the run audits', async () => {
+    const outcome = await runVideo({
+      videoPath: video,
+      storeRoot: store,
+      videoId: 'v',
+      runId: 'audio-only',
+      profile: audioOnly,
+    });
+    expect(outcome.status).toBe('ok');
+    const segmenter = outcome.manifest.components.find((c) => c.name === 'segmenter');
+    expect(segmenter?.notes).toMatch(/^0 union frames/);
+    expect(segmenter?.artifacts.some((a) => a.path.endsWith('.npy'))).toBe(false);
+    expect(outcome.manifest.components.find((c) => c.name === 'loudness_extractor')?.status).toBe('ok');
+    const report = await auditRun(outcome.runDir);
+    expect(report.rules.filter((r) => !r.pass).map((r) => r.id)).toEqual([]);
+  });
+
+  it('on a video without audio nothing is decoded at all and the audio components are empty', async () => {
+    const silentVideo = join(dir, 'no-audio.mp4');
+    makeShotVideo(silentVideo, { width: 320, height: 180, shotSeconds: [3, 3], toneDbfs: null });
+    const outcome = await runVideo({
+      videoPath: silentVideo,
+      storeRoot: store,
+      videoId: 'na',
+      runId: 'audio-only-no-audio',
+      profile: audioOnly,
+    });
+    expect(outcome.status).toBe('ok');
+    for (const name of ['loudness_extractor', 'tempo_extractor'])
+      expect(
+        outcome.manifest.components.find((c) => c.name === name),
+        name,
+      ).toMatchObject({
+        status: 'empty',
+        empty_reason: 'no_audio_stream',
+      });
+    const report = await auditRun(outcome.runDir);
+    expect(report.rules.filter((r) => !r.pass).map((r) => r.id)).toEqual([]);
+  });
+});

@@ -313,6 +313,25 @@ export class FfmpegFileFrameSource implements FrameSource {
   }
 }
 
+/**
+ * No component reads frames (an audio-only profile): only the audio track is extracted, by one
+ * ffmpeg process that never decodes video; with no audio either, nothing runs at all.
+ */
+export async function extractAudioOnly(request: ExtractRequest): Promise<ExtractStats> {
+  const started = performance.now();
+  const audioTempPath = partialAudioPath(request.audioOutputPath);
+  const args = audioArgs(request.probe, audioTempPath);
+  if (args.length > 0) {
+    const { done } = spawnTool('ffmpeg', ['-v', 'error', ...inputArgs(request.probe.path), ...args], {
+      timeoutMs: request.timeoutMs,
+      ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    await finishDecode(request, await done, [], audioTempPath);
+  }
+  return { framesDelivered: 0, bytesDelivered: 0, wallMs: performance.now() - started };
+}
+
 /** The frame source used unless a caller chooses one. */
 export function defaultFrameSource(): FrameSource {
   return new FfmpegFileFrameSource();

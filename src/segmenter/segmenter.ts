@@ -16,7 +16,13 @@ import {
 } from '../contracts/index.js';
 import { sha256File, writeFileAtomic } from '../storage/index.js';
 import type { SegmenterConfig } from './config.js';
-import { FfmpegSeekingFrameSource, defaultFrameSource, type FrameSource } from './frame-source.js';
+import {
+  FfmpegSeekingFrameSource,
+  defaultFrameSource,
+  extractAudioOnly,
+  type ExtractRequest,
+  type FrameSource,
+} from './frame-source.js';
 import { planSeeks } from './seek-plan.js';
 import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
@@ -158,22 +164,21 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
   let stats;
   try {
     for (const w of writers) await w.open();
-    stats = await source.extract(
-      {
-        probe,
-        unionSource: plan.unionSource,
-        width,
-        height,
-        buckets: buckets.map((b) => ({ unionPositions: b.unionPositions, width: b.width, height: b.height })),
-        audioOutputPath: audioPath,
-        scratchDir,
-        timeoutMs: Math.max(120, (config.decode_timeout_sec_per_min * probe.durationSec) / 60) * 1000,
-        memoryLimitMb: config.decode_memory_limit_mb,
-        ...(request.signal ? { signal: request.signal } : {}),
-        onProgress: (done) => request.onProgress?.(done, total),
-      },
-      writers,
-    );
+    const extractRequest: ExtractRequest = {
+      probe,
+      unionSource: plan.unionSource,
+      width,
+      height,
+      buckets: buckets.map((b) => ({ unionPositions: b.unionPositions, width: b.width, height: b.height })),
+      audioOutputPath: audioPath,
+      scratchDir,
+      timeoutMs: Math.max(120, (config.decode_timeout_sec_per_min * probe.durationSec) / 60) * 1000,
+      memoryLimitMb: config.decode_memory_limit_mb,
+      ...(request.signal ? { signal: request.signal } : {}),
+      onProgress: (done) => request.onProgress?.(done, total),
+    };
+    stats =
+      total === 0 ? await extractAudioOnly(extractRequest) : await source.extract(extractRequest, writers);
     await Promise.all(writers.map((w) => w.commit()));
   } catch (error) {
     await Promise.all(writers.map((w) => w.abort()));

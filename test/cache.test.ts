@@ -121,6 +121,30 @@ describe('idempotency cache', () => {
   });
 });
 
+describe('reused frame batches', () => {
+  it('are hashed before any component reads them: a corrupted batch makes the Segmenter a miss for a run that needs frames', async () => {
+    const own = join(dir, 'store-frames');
+    const a = await runVideo({ videoPath: video, storeRoot: own, videoId: 'v', runId: 'a' });
+    const batch = entry(a.manifest, 'segmenter').artifacts.find((x) => x.type === 'npy');
+    const path = join(a.runDir, batch?.path ?? '');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
+    writeFileSync(path, bytes);
+    // cut_detection's config changed: it must read frames, so the reused frames are verified.
+    const c = await runVideo({
+      videoPath: video,
+      storeRoot: own,
+      videoId: 'v',
+      runId: 'c',
+      config: { components: { cut_detection: { min_shot_frames: 3 } } },
+    });
+    expect(entry(c.manifest, 'segmenter')).toMatchObject({ status: 'ok', cache_hit: false });
+    expect(entry(c.manifest, 'segmenter').warnings.join(' ')).toMatch(/unusable.*sha256/);
+    expect(entry(c.manifest, 'cut_detection')).toMatchObject({ status: 'ok', cache_hit: false });
+    expect(await failedRules(c.runDir)).toEqual([]);
+  });
+});
+
 describe('resume after kill -9 (CLI)', () => {
   it('a run killed after the Segmenter finished resumes: the Segmenter is kept, the rest computed, manifest and state agree', async () => {
     const store = join(dir, 'store-kill');

@@ -82,6 +82,8 @@ export async function adoptCacheHit(
   hit: CacheHit,
   required: boolean,
   startedAt: Date,
+  /** Artifacts to check by size only (their sha256 is then checked by whoever reads them). */
+  sizeOnly: (artifact: ArtifactRef) => boolean = () => false,
 ): Promise<ManifestComponent> {
   // Two at a time: the sha256 checks run on the thread pool, so frame batches verify in parallel.
   const artifacts: ArtifactRef[] = [...hit.entry.artifacts];
@@ -89,7 +91,7 @@ export async function adoptCacheHit(
     await Promise.all(
       artifacts
         .slice(i, i + ADOPT_CONCURRENCY)
-        .map((a) => store.adoptArtifact(runDir, a.path, hit.sourceRunDir, a)),
+        .map((a) => store.adoptArtifact(runDir, a.path, hit.sourceRunDir, a, { checkSha256: !sizeOnly(a) })),
     );
   }
   const finished = new Date();

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import {
   AUDIO_DIR,
   ContractViolationError,
+  type ArtifactRef,
   DataProcessorError,
   FRAMES_DIR,
   MANIFEST_SCHEMA_VERSION,
@@ -30,6 +31,7 @@ import {
   SAMPLING_POLICY_VERSION,
   SEGMENTER_VERSION,
   checkDuration,
+  checkInputFile,
   frameAccessFor,
   probeVideo,
   readAudioMetadata,
@@ -37,6 +39,7 @@ import {
   resolveTool,
   runSegmenter,
   segmenterConfigSchema,
+  type VideoProbe,
 } from '../segmenter/index.js';
 import {
   LocalResultStore,
@@ -48,7 +51,7 @@ import {
   withLock,
 } from '../storage/index.js';
 import { writeComponentArtifact } from './artifact-writer.js';
-import { adoptCacheHit, findCacheHit } from './cache.js';
+import { adoptCacheHit, findCacheHit, type CacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
@@ -206,13 +209,17 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   resolveTool('ffmpeg');
   resolveTool('ffprobe');
   const videoPath = resolve(request.videoPath);
-  const probe = await probeVideo(videoPath, {
-    timeoutMs: segmenterConfig.probe_timeout_sec * 1000,
-    maxFileBytes: segmenterConfig.max_file_bytes,
-    maxDurationSec: segmenterConfig.max_duration_sec,
-    memoryLimitMb: segmenterConfig.decode_memory_limit_mb,
-  });
-  checkDuration(probe, segmenterConfig.min_duration_sec, segmenterConfig.max_duration_sec);
+  await checkInputFile(videoPath, segmenterConfig.max_file_bytes);
+  const probeInput = async (): Promise<VideoProbe> => {
+    const probed = await probeVideo(videoPath, {
+      timeoutMs: segmenterConfig.probe_timeout_sec * 1000,
+      maxFileBytes: segmenterConfig.max_file_bytes,
+      maxDurationSec: segmenterConfig.max_duration_sec,
+      memoryLimitMb: segmenterConfig.decode_memory_limit_mb,
+    });
+    checkDuration(probed, segmenterConfig.min_duration_sec, segmenterConfig.max_duration_sec);
+    return probed;
+  };
   const inputSha256 = await sha256File(videoPath);
   const videoId = request.videoId ?? defaultVideoId(inputSha256);
 
@@ -300,6 +307,22 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
 
   const store = new LocalResultStore(resolve(request.storeRoot));
   const runDir = store.runDir(platformId, videoId, runId);
+  const ttlMs = settings.cache_ttl_days * 86_400_000;
+  const lookup = (name: string): Promise<CacheHit | null> =>
+    useCache
+      ? findCacheHit({ store, identity, component: name, key: keys.get(name) ?? '', ttlMs })
+      : Promise.resolve(null);
+  // A Segmenter output cached from the same bytes under the same Segmenter config (caps and
+  // duration limits included) proves that the input passed the same checks: no need to probe it
+  // again. Otherwise the input is probed and checked now, before a run exists (R-SEG-1/2).
+  let probe: VideoProbe | null =
+    request.resume || (await lookup(SEGMENTER)) === null ? await probeInput() : null;
+  // When every frame reader is a cache hit too, nothing in this run reads the frames: the reused
+  // frame batches are then checked by size only, and by sha256 the moment anything needs them.
+  const frameReaders = components
+    .filter(({ component }) => component.budget)
+    .map(({ component }) => component.name);
+  const framesUnread = (await Promise.all(frameReaders.map((n) => lookup(n)))).every((hit) => hit !== null);
   const exists = existsSync(runDir);
   let previous: Manifest | null = null;
   if (request.resume) {
@@ -368,7 +391,22 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   emit({ type: 'run_started', run_dir: runDir, run_id: runId, video_id: videoId, stages: stageNames });
 
   const touch = (): { updated_at: string } => ({ updated_at: new Date().toISOString() });
-  const ttlMs = settings.cache_ttl_days * 86_400_000;
+
+  // Frame batches reused from the cache by size only (see framesUnread); hashed once, on first need.
+  let unverifiedFrames: ArtifactRef[] = [];
+  let framesVerified: Promise<void> | null = null;
+  const verifyFramesOnce = (): Promise<void> =>
+    (framesVerified ??= (async () => {
+      const problems = await verifyManifestArtifacts(runDir, {
+        ...manifest,
+        components: [{ ...segmenterBlankOf(), artifacts: unverifiedFrames }],
+      });
+      if (problems.length > 0)
+        throw new DataProcessorError(
+          'STORAGE_IO',
+          `frame batches reused from the cache do not match their sha256: ${problems.join('; ')}`,
+        );
+    })());
 
   /** Records a stage's entry in the manifest (R-MAN-3). */
   const record = async (entry: ManifestComponent): Promise<ManifestComponent> => {
@@ -397,12 +435,15 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
       emit({ type: 'stage_started', stage: name });
       return record({ ...(await compute(startedAt)), idempotency_key: key });
     }
-    const lookup = { store, identity, component: name, key, ttlMs };
     const adopt = async (): Promise<ManifestComponent | null> => {
-      const hit = await findCacheHit(lookup);
+      const hit = await lookup(name);
       if (!hit) return null;
       try {
-        return await adoptCacheHit(store, runDir, hit, required, startedAt);
+        const sizeOnly =
+          name === SEGMENTER && framesUnread ? (a: ArtifactRef) => a.type === 'npy' : () => false;
+        const entry = await adoptCacheHit(store, runDir, hit, required, startedAt, sizeOnly);
+        if (name === SEGMENTER && framesUnread) unverifiedFrames = entry.artifacts.filter(sizeOnly);
+        return entry;
       } catch (error) {
         // A source that no longer matches its sha256 is a miss: compute instead, and say so.
         const warning = `cache entry of run ${hit.source.run_id} unusable: ${toDataProcessorError(error).message}`;
@@ -474,6 +515,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   let segEntry: ManifestComponent;
   try {
     segEntry = await resolveStage(segmenterBlank, async (startedAt) => {
+      probe ??= await probeInput();
       const result = await runSegmenter({
         probe,
         identity,
@@ -586,8 +628,9 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
             : `skipped: ${stopReason}`,
         });
       } else {
-        entry = await resolveStage(blank, () =>
-          runComponent(component, required, componentConfigs[component.name], {
+        entry = await resolveStage(blank, async () => {
+          if (component.budget) await verifyFramesOnce();
+          return runComponent(component, required, componentConfigs[component.name], {
             store,
             runDir,
             identity,
@@ -597,8 +640,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
             emit,
             maxRetries,
             fault: request.faults?.[name],
-          }),
-        ).catch((error: unknown) => {
+          });
+        }).catch((error: unknown) => {
           const failure = toDataProcessorError(error);
           return record({ ...blank, status: 'error', error: failure.message, error_code: failure.code });
         });
@@ -624,6 +667,10 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   // The event log and checkpoints are complete before the run is reported done.
   await stateWriter.close();
   return { runDir, identity, manifest, status };
+}
+
+function segmenterBlankOf(): ManifestComponent {
+  return blankEntry(SEGMENTER, 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true);
 }
 
 function withProfileStore<T>(path: string, use: (store: ProfileStore) => T): T {

@@ -1,5 +1,5 @@
 export { segmenterConfigSchema, type SegmenterConfig } from './config.js';
-export { probeVideo, checkDuration, type VideoProbe, type ProbeLimits } from './probe.js';
+export { probeVideo, checkInputFile, checkDuration, type VideoProbe, type ProbeLimits } from './probe.js';
 export {
   resolveTool,
   inputArgs,

@@ -102,11 +102,10 @@ export interface ProbeLimits {
 }
 
 /**
- * Probes `path` with ffprobe under the input whitelists (R-SEC-1): streams, rotation, aspect,
- * duration and the presentation timestamps of every video frame (from packets, without decoding).
- * Anything ffprobe cannot open is INPUT_UNREADABLE (exit 10, R-SEG-2).
+ * R-SEC-2 file checks before anything reads the input: a regular file within the size cap
+ * (INPUT_INVALID otherwise). Returns its size in bytes.
  */
-export async function probeVideo(path: string, limits: ProbeLimits): Promise<VideoProbe> {
+export async function checkInputFile(path: string, maxFileBytes: number): Promise<number> {
   let fileBytes: number;
   try {
     const info = await stat(path);
@@ -118,12 +117,22 @@ export async function probeVideo(path: string, limits: ProbeLimits): Promise<Vid
       cause: error,
     });
   }
-  if (fileBytes > limits.maxFileBytes) {
+  if (fileBytes > maxFileBytes) {
     throw new InputError(
       'INPUT_INVALID',
-      `Input is ${fileBytes} bytes, above the ${limits.maxFileBytes}-byte limit.`,
+      `Input is ${fileBytes} bytes, above the ${maxFileBytes}-byte limit.`,
     );
   }
+  return fileBytes;
+}
+
+/**
+ * Probes `path` with ffprobe under the input whitelists (R-SEC-1): streams, rotation, aspect,
+ * duration and the presentation timestamps of every video frame (from packets, without decoding).
+ * Anything ffprobe cannot open is INPUT_UNREADABLE (exit 10, R-SEG-2).
+ */
+export async function probeVideo(path: string, limits: ProbeLimits): Promise<VideoProbe> {
+  const fileBytes = await checkInputFile(path, limits.maxFileBytes);
   const toolOptions = {
     timeoutMs: limits.timeoutMs,
     ...(limits.memoryLimitMb ? { memoryLimitMb: limits.memoryLimitMb } : {}),

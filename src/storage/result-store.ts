@@ -39,7 +39,8 @@ export interface ResultStore {
   openArtifactWriter(runDir: string, relativePath: string): Promise<ArtifactWriter>;
   /**
    * Reuses an artifact of another run of the store (a cache hit, R-ORC-3): checks that the source
-   * still has the expected size and sha256, then places it at `relativePath` in `runDir` without
+   * still has the expected size and sha256 (size only with `checkSha256: false`, for a caller that
+   * checks the sha256 before anything reads the file), then places it at `relativePath` in `runDir` without
    * copying its bytes (a hard link; artifacts are never modified after commit), atomically.
    * STORAGE_IO when the source is missing or no longer matches.
    */
@@ -48,6 +49,7 @@ export interface ResultStore {
     relativePath: string,
     sourceRunDir: string,
     expected: { sha256: string; bytes: number },
+    options?: { checkSha256?: boolean },
   ): Promise<StoredArtifact>;
   /** Run ids stored for one video, sorted; [] when there are none. */
   listRuns(platformId: string, videoId: string): Promise<string[]>;
@@ -100,6 +102,7 @@ export class LocalResultStore implements ResultStore {
     relativePath: string,
     sourceRunDir: string,
     expected: { sha256: string; bytes: number },
+    options: { checkSha256?: boolean } = {},
   ): Promise<StoredArtifact> {
     const source = await this.resolveInside(sourceRunDir, relativePath);
     const target = await this.resolveInside(runDir, relativePath);
@@ -114,7 +117,10 @@ export class LocalResultStore implements ResultStore {
       });
     }
     // Size first: hashing a file that already differs would tell nothing more.
-    if (size !== expected.bytes || (await sha256File(source)) !== expected.sha256) {
+    if (
+      size !== expected.bytes ||
+      (options.checkSha256 !== false && (await sha256File(source)) !== expected.sha256)
+    ) {
       throw new StorageError(`cached artifact ${source} no longer matches its recorded sha256`);
     }
     await this.ensureDir(dirname(target));

@@ -28,8 +28,12 @@ function copyRun(name: string): string {
     const p = join(target, file);
     writeFileSync(p, readFileSync(p, 'utf8').replaceAll('"run_id":"good"', `"run_id":"${name}"`));
   }
-  for (const npz of ['loudness_extractor/loudness.npz', 'cut_detection/cut_detection.npz'])
-    rewriteNpz(target, npz, (meta) => ({ ...meta, run_id: name }));
+  const listed = (
+    JSON.parse(readFileSync(manifestPath, 'utf8')) as { components: { artifacts: { path: string }[] }[] }
+  ).components
+    .flatMap((c) => c.artifacts.map((a) => a.path))
+    .filter((p) => p.endsWith('.npz'));
+  for (const npz of listed) rewriteNpz(target, npz, (meta) => ({ ...meta, run_id: name }));
   refreshDigests(target);
   return target;
 }

@@ -5,12 +5,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rebuildState, runStateSchema } from '../src/orchestrator/index.js';
+import { findComponent } from '../src/processors/index.js';
 import { makeShotVideo, makeTempDir } from './support/media.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'dataprocessor.js');
 const dir = makeTempDir('state');
 const processorOf = (stage: string): string =>
-  stage === 'segmenter' ? 'segmenter' : stage === 'loudness_extractor' ? 'audio' : 'visual';
+  stage === 'segmenter' ? 'segmenter' : (findComponent(stage)?.processor ?? 'unknown');
 
 describe('run state files', () => {
   it('a finished run has run_state.json and per-processor state equal to what the event log rebuilds', async () => {
@@ -27,7 +28,13 @@ describe('run state files', () => {
     const checkpoint = runStateSchema.parse(JSON.parse(readFileSync(join(runDir, 'run_state.json'), 'utf8')));
     expect(await rebuildState(runDir, processorOf)).toEqual(checkpoint);
     expect(checkpoint.status).toBe('ok');
-    expect(Object.values(checkpoint.stages).map((s) => s.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(Object.keys(checkpoint.stages)).toEqual([
+      'segmenter',
+      'cut_detection',
+      'loudness_extractor',
+      'tempo_extractor',
+    ]);
+    expect(Object.values(checkpoint.stages).map((s) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     const events = readFileSync(join(runDir, 'state_events.jsonl'), 'utf8')
       .trim()
       .split('\n')

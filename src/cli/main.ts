@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { dataprocessorVersion } from '../contracts/index.js';
 import { registerAuditCommand } from './audit.js';
+import { registerModelsCommand } from './models.js';
 import { registerRunCommand } from './run.js';
 
 /** The one CLI (R-ARC-1): every command is registered here from its own file. */
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerAuditCommand(program);
+  registerModelsCommand(program);
   return program;
 }
 

@@ -79,7 +79,9 @@ describe('dataprocessor models', () => {
     const verify = await cli(['verify', 'emotion', '--json'], dir);
     expect(verify.code).toBe(4);
     expect(verify.stdout).toContain('"error_code":"MODEL_DIGEST_MISMATCH"');
-    const list = JSON.parse((await cli(['list', '--json'], dir)).stdout) as {
+    const listed = await cli(['list', '--json'], dir);
+    expect(listed.code).toBe(4);
+    const list = JSON.parse(listed.stdout) as {
       models: { name: string; installed: string; verified: boolean }[];
     };
     expect(list.models.find((m) => m.name === 'emotion')).toMatchObject({

@@ -1,11 +1,17 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, afterEach } from 'vitest';
 import { DataProcessorError, modelSignature, modelUsedSchema } from '../contracts/index.js';
+import { makeTempDir } from '../../test/support/media.js';
 import {
   expectedClipEmbedding,
+  flipByte,
   installSynthetic,
   tempModelSystem,
 } from '../../test/support/models/fixtures.js';
 import {
+  buildSyntheticModel,
   cachedSessionCount,
   clearModelSessions,
   createModelAccess,
@@ -107,9 +113,32 @@ describe('session cache', () => {
     expect(cachedSessionCount()).toBe(0);
     await installSynthetic(system.store, system.registry, 'depth');
     const located = await system.store.resolve(system.registry.get('synthetic-depth'));
-    const { flipByte } = await import('../../test/support/models/fixtures.js');
     flipByte(located.entryPath, 20);
     expect(await codeOf(() => loadModel('synthetic-depth', {}, system))).toBe('MODEL_DIGEST_MISMATCH');
+    expect(cachedSessionCount()).toBe(0);
+  });
+});
+
+describe('engine failures', () => {
+  it('a file ONNX Runtime cannot parse (digest intact) fails the load with INTERNAL, not cached', async () => {
+    const garbage = Buffer.from('this is not an onnx model');
+    const card = {
+      ...buildSyntheticModel('depth').card,
+      name: 'synthetic-broken',
+      files: [
+        {
+          path: 'model.onnx',
+          sha256: createHash('sha256').update(garbage).digest('hex'),
+          bytes: garbage.length,
+        },
+      ],
+    };
+    const system = tempModelSystem([]);
+    system.registry.register(card);
+    const src = makeTempDir('broken');
+    writeFileSync(join(src, 'model.onnx'), garbage);
+    await system.store.install(card, src);
+    expect(await codeOf(() => loadModel('synthetic-broken', {}, system))).toBe('INTERNAL');
     expect(cachedSessionCount()).toBe(0);
   });
 });

@@ -168,6 +168,19 @@ describe('batch runner contract', () => {
     });
   });
 
+  it('stops at an aborted signal', async () => {
+    const controller = new AbortController();
+    const run = runBatches(
+      [1, 2, 3],
+      (b) => {
+        controller.abort();
+        return Promise.resolve(b);
+      },
+      { batchSize: 1, signal: controller.signal },
+    );
+    await expect(run).rejects.toMatchObject({ code: 'INTERNAL', message: 'batch run aborted' });
+  });
+
   it('classifies engine allocation failures as OOM and nothing else', () => {
     expect(isOutOfMemory(new Error('CUDA error: out of memory'))).toBe(true);
     expect(isOutOfMemory(new RangeError('Array buffer allocation failed'))).toBe(true);

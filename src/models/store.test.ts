@@ -180,6 +180,18 @@ describe('model store: cards without committed digests (external models)', () =>
   });
 });
 
+describe('model store: lock files', () => {
+  it("a lock that is not this model's is MODEL_DIGEST_MISMATCH", async () => {
+    const { store, storeDir } = tempModelSystem([]);
+    const card = createRegistry().get('emotion');
+    await store.install(card, HUMAN_MODELS);
+    const lockPath = join(storeDir, 'emotion', card.version, 'model.lock.json');
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(lockPath, JSON.stringify({ ...lock, name: 'blazeface' }));
+    expect(await codeOf(store.locate(card))).toBe('MODEL_DIGEST_MISMATCH');
+  });
+});
+
 describe('model store: packaged models', () => {
   it('are found in their npm package when not installed, with the committed digests', async () => {
     const store = new ModelStore(makeTempDir('models'));

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -330,10 +330,5 @@ export class ModelStore {
       throw error;
     }
     return this.resolve(card);
-  }
-
-  /** True when `card` has a lock in this store (installed, not merely packaged). */
-  async isInstalled(card: ModelCard): Promise<boolean> {
-    return (await this.#readLock(card)) !== null && (await stat(this.modelDir(card))).isDirectory();
   }
 }

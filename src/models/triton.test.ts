@@ -127,6 +127,21 @@ describe('Triton / KServe v2 runtime', () => {
     ).toBe('DEVICE_UNAVAILABLE');
   });
 
+  it('a server that does not answer in time is TIMEOUT', async () => {
+    const { createServer } = await import('node:http');
+    const { system } = await setup();
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const runtime = tritonRuntime({ url: `http://127.0.0.1:${port}`, device: 'cuda:0', timeoutMs: 200 });
+    const error = await createModelAccess({ ...system, runtime })
+      .load('synthetic-clip-vision', { device: 'auto' })
+      .catch((e: unknown) => e);
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+    expect(codeOf(error)).toBe('TIMEOUT');
+  });
+
   it("the server's out-of-memory answer drives the same OOM policy (batch shrinks, same device)", async () => {
     const { system, runtime } = await setup({
       failInfer: (inputs) =>

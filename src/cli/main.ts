@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { dataprocessorVersion } from '../contracts/index.js';
 import { registerAuditCommand } from './audit.js';
 import { registerProfilesCommand } from './profiles.js';
+import { registerModelsCommand } from './models.js';
 import { registerRunCommand } from './run.js';
 
 /** The one CLI (R-ARC-1): every command is registered here from its own file. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerAuditCommand(program);
   registerProfilesCommand(program);
+  registerModelsCommand(program);
   return program;
 }
 

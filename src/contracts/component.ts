@@ -4,6 +4,7 @@ import type { ComponentKind } from './manifest.js';
 import type { EmptyReason, ModelUsed } from './meta.js';
 import type { NdArray } from './npz/types.js';
 import type { NpzSchema } from './npz/schema.js';
+import type { ModelAccess } from '../models/index.js';
 
 export type ProcessorName = 'segmenter' | 'audio' | 'text' | 'visual';
 
@@ -17,7 +18,7 @@ export interface FrameBudget {
   max: number;
 }
 
-/** R-BAT-2 resource profile (first cut; the batch planner lands with the model system). */
+/** R-BAT-2 resource profile, read by the model system's batch planner (`planBatchSize`). */
 export interface ResourceProfile {
   memoryMbPerUnit: number;
   devices: readonly ('cpu' | 'cuda')[];
@@ -70,6 +71,12 @@ export interface ComponentContext<Config> {
   /** Reports progress in the component's own units. */
   progress: (done: number, total: number) => void;
   signal: AbortSignal;
+  /**
+   * The model system (R-MOD, R-BAT) for components that call models: `load(name, {device,
+   * precision})`, `used()` for `modelsUsed`, and the batch planner/runner. Absent for components
+   * that call none.
+   */
+  models?: ModelAccess;
 }
 
 export interface ComponentResult {

@@ -1,0 +1,77 @@
+// Public surface of the model system (R-MOD, R-BAT): registry, store, runtimes, device policy,
+// signatures, batching, synthetic test models. Components receive a `ModelAccess`.
+export {
+  modelCardSchema,
+  tensorSpecSchema,
+  type Engine,
+  type ModelCard,
+  type ModelFile,
+  type ModelSource,
+  type Precision,
+  type Preprocessing,
+  type TensorSpec,
+} from './card.js';
+export { ModelRegistry, builtinCards, createRegistry } from './registry.js';
+export {
+  ModelStore,
+  defaultModelDir,
+  findPackageDir,
+  parseSha256Sums,
+  type LocatedFile,
+  type LocatedModel,
+  type VerifyReport,
+} from './store.js';
+export { sha256File, weightsDigest } from './digest.js';
+export {
+  parseDeviceRequest,
+  resolveInprocessDevice,
+  systemDevices,
+  type Device,
+  type DeviceEnvironment,
+  type DeviceRequest,
+} from './device.js';
+export type { EngineSession, Runtime } from './runtimes/types.js';
+export { inprocessRuntime } from './runtimes/inprocess.js';
+export { tritonRuntime, type TritonOptions } from './runtimes/triton.js';
+export { ensureTfjsWasm } from './runtimes/tfjs.js';
+export { classifyEngineError, isOutOfMemory } from './oom.js';
+export {
+  availableMemoryBytes,
+  planBatchSize,
+  runBatches,
+  type BatchPlanInput,
+  type BatchRun,
+  type RunBatchesOptions,
+} from './batching.js';
+export {
+  cachedSessionCount,
+  clearModelSessions,
+  createModelAccess,
+  loadModel,
+  modelSignatureOf,
+  plannedModelSignature,
+  sortModelsUsed,
+  type LoadOptions,
+  type LoadedModel,
+  type ModelAccess,
+  type ModelMapping,
+  type ModelSystemOptions,
+} from './access.js';
+export {
+  elementCount,
+  float32Tensor,
+  stackTensors,
+  tensor,
+  unstackTensor,
+  type Tensor,
+  type TensorData,
+  type TensorDtype,
+} from './tensor.js';
+export {
+  SYNTHETIC_KINDS,
+  buildSyntheticModel,
+  syntheticClipWeight,
+  writeSyntheticModel,
+  type SyntheticKind,
+  type SyntheticModel,
+} from './synthetic.js';

@@ -1,0 +1,17 @@
+import { resolveInprocessDevice, systemDevices, type DeviceEnvironment } from '../device.js';
+import { openOnnxSession } from './onnx.js';
+import { openTfjsSession } from './tfjs.js';
+import type { Runtime } from './types.js';
+
+/** The in-process runtime: ONNX Runtime for `onnx` cards, TFJS (wasm) for `tfjs` cards. */
+export function inprocessRuntime(devices: DeviceEnvironment = systemDevices): Runtime {
+  return {
+    kind: 'inprocess',
+    cacheKey: 'inprocess',
+    resolveDevice: (request, engine) => resolveInprocessDevice(request, engine, devices),
+    open: (located, device, precision) =>
+      located.card.engine === 'onnx'
+        ? openOnnxSession(located, device, precision)
+        : openTfjsSession(located, device, precision),
+  };
+}

@@ -1,0 +1,67 @@
+import * as ort from 'onnxruntime-node';
+import { DataProcessorError } from '../../contracts/index.js';
+import type { Precision } from '../card.js';
+import type { Device } from '../device.js';
+import { classifyEngineError } from '../oom.js';
+import type { LocatedModel } from '../store.js';
+import type { Tensor, TensorDtype } from '../tensor.js';
+import type { EngineSession } from './types.js';
+
+const ORT_DTYPES: Record<string, TensorDtype> = {
+  float32: 'float32',
+  int32: 'int32',
+  int64: 'int64',
+  uint8: 'uint8',
+  bool: 'bool',
+};
+
+function toOrt(t: Tensor): ort.Tensor {
+  return new ort.Tensor(t.dtype, t.data, t.dims);
+}
+
+function fromOrt(name: string, t: ort.Tensor): Tensor {
+  const dtype = ORT_DTYPES[t.type];
+  if (dtype === undefined)
+    throw new DataProcessorError('CONTRACT_VIOLATION', `output ${name} has unsupported dtype ${t.type}`);
+  return { dtype, dims: [...t.dims], data: t.data as Tensor['data'] };
+}
+
+/** In-process ONNX Runtime (onnxruntime-node): CPU EP, or the CUDA EP for `cuda:N`. */
+export async function openOnnxSession(
+  located: LocatedModel,
+  device: Device,
+  _precision: Precision,
+): Promise<EngineSession> {
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    device === 'cpu' ? ['cpu'] : [{ name: 'cuda', deviceId: Number(device.slice('cuda:'.length)) }];
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(located.entryPath, {
+      executionProviders,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (error) {
+    throw classifyEngineError(
+      error,
+      `ONNX Runtime could not load ${located.card.name} (${located.entryPath})`,
+    );
+  }
+  return {
+    async infer(inputs) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(inputs)) feeds[name] = toOrt(t);
+      let results: ort.InferenceSession.OnnxValueMapType;
+      try {
+        results = await session.run(feeds);
+      } catch (error) {
+        throw classifyEngineError(error, `ONNX Runtime failed running ${located.card.name}`);
+      }
+      const out: Record<string, Tensor> = {};
+      for (const [name, value] of Object.entries(results)) out[name] = fromOrt(name, value);
+      return out;
+    },
+    async dispose() {
+      await session.release();
+    },
+  };
+}

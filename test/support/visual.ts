@@ -135,7 +135,7 @@ export function renderTextFrame(
   const input = options.photo
     ? ['-i', faceSamplePath(options.photo)]
     : ['-f', 'lavfi', '-i', `color=c=${background}:s=${width}x${height}`];
-  const filter = `[0:v]scale=${width}:${height},${draws.join(',')}`;
+  const filter = [`[0:v]scale=${width}:${height}`, ...draws].join(',');
   if (options.png) {
     execFileSync('ffmpeg', [
       '-hide_banner',

@@ -109,6 +109,8 @@ export interface TextLine {
   x: number;
   y: number;
   color?: string;
+  /** Draw a translucent dark band behind the line (caption style). */
+  box?: boolean;
 }
 
 /**
@@ -130,7 +132,7 @@ export function renderTextFrame(
   const draws = lines.map((line, i) => {
     const file = join(dir, `line-${i}-${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(file, line.text);
-    return `drawtext=fontfile=${FONTS[line.font]}:textfile=${file}:fontsize=${line.size}:fontcolor=${line.color ?? 'black'}:x=${line.x}:y=${line.y}`;
+    return `drawtext=fontfile=${FONTS[line.font]}:textfile=${file}:fontsize=${line.size}:fontcolor=${line.color ?? 'black'}:x=${line.x}:y=${line.y}${line.box ? ':box=1:boxcolor=black@0.55:boxborderw=8' : ''}`;
   });
   const input = options.photo
     ? ['-i', faceSamplePath(options.photo)]

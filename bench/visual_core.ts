@@ -7,23 +7,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  ctcAlphabet,
+  DEFAULT_FACE_PARAMS,
+  DEFAULT_OBJECT_PARAMS,
+  detectFaceLandmarks,
+  detectObjects,
+  DETECTOR_OUTPUTS,
+  type LoadedModel,
   loadOnnxModel,
   loadTfjsGraphModel,
   packageFile,
-  type LoadedModel,
+  readText,
   type Tensor,
-} from '../src/processors/visual/components/core/_local-runtime.js';
-import {
-  DEFAULT_FACE_PARAMS,
-  detectFaceLandmarks,
-} from '../src/processors/visual/components/core/core_face_landmarks/faces.js';
-import {
-  DEFAULT_OBJECT_PARAMS,
-  DETECTOR_OUTPUTS,
-  detectObjects,
-} from '../src/processors/visual/components/core/core_object_detections/objects.js';
-import { readText } from '../src/processors/visual/components/core/ocr/ocr.js';
-import { ctcAlphabet } from '../src/processors/visual/components/core/ocr/recognise.js';
+} from '../src/processors/visual/components/core/index.js';
 import { composeScene, FACE_SAMPLES, renderTextFrame } from '../test/support/visual.js';
 
 const argFrames = process.argv.indexOf('--frames');

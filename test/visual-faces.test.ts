@@ -3,12 +3,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTfjsGraphModel, packageFile } from '../src/processors/visual/components/core/_local-runtime.js';
 import {
-  detectFaceLandmarks,
   DEFAULT_FACE_PARAMS,
+  detectFaceLandmarks,
   type FaceModels,
-} from '../src/processors/visual/components/core/core_face_landmarks/faces.js';
+  loadTfjsGraphModel,
+  packageFile,
+} from '../src/processors/visual/components/core/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { decodeVideoRgb, FACE_SAMPLES, faceSamplePath } from './support/visual.js';
 

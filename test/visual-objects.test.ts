@@ -3,16 +3,14 @@
 // with a known number of people.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  COCO_CLASSES,
+  DEFAULT_OBJECT_PARAMS,
+  detectObjects,
+  DETECTOR_OUTPUTS,
+  type LoadedModel,
   loadTfjsGraphModel,
   packageFile,
-  type LoadedModel,
-} from '../src/processors/visual/components/core/_local-runtime.js';
-import { COCO_CLASSES } from '../src/processors/visual/components/core/core_object_detections/coco-classes.js';
-import {
-  DEFAULT_OBJECT_PARAMS,
-  DETECTOR_OUTPUTS,
-  detectObjects,
-} from '../src/processors/visual/components/core/core_object_detections/objects.js';
+} from '../src/processors/visual/components/core/index.js';
 import { composeScene, decodeRgb, FACE_SAMPLES } from './support/visual.js';
 
 const WIDTH = 640;

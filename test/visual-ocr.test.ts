@@ -2,14 +2,15 @@
 // on 1280×720 frames with text of known content rendered by ffmpeg drawtext.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOnnxModel, packageFile } from '../src/processors/visual/components/core/_local-runtime.js';
 import {
+  ctcAlphabet,
   DEFAULT_OCR_PARAMS,
+  loadOnnxModel,
   OCR_MIN_HEIGHT,
-  readText,
   type OcrModels,
-} from '../src/processors/visual/components/core/ocr/ocr.js';
-import { ctcAlphabet } from '../src/processors/visual/components/core/ocr/recognise.js';
+  packageFile,
+  readText,
+} from '../src/processors/visual/components/core/index.js';
 import { makeTempDir } from './support/media.js';
 import { characterErrorRate, renderTextFrame, type TextLine } from './support/visual.js';
 

@@ -11,7 +11,7 @@ import {
   packageFile,
 } from '../src/processors/visual/components/core/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
-import { decodeVideoRgb, FACE_SAMPLES, faceSamplePath } from './support/visual.js';
+import { decodeRgb, decodeVideoRgb, FACE_SAMPLES, faceSamplePath } from './support/visual.js';
 
 const WIDTH = 568;
 const HEIGHT = 320;
@@ -122,4 +122,62 @@ describe('core_face_landmarks on real models', () => {
     }
     expect(counts).toEqual(truth);
   });
+
+  it('turns crops by the eye line: landmarks on a rolled frame are the rolled landmarks', async () => {
+    // The same photo upright and rolled by 30° about the frame centre (ffmpeg rotate: positive =
+    // clockwise on screen = +30° in y-down coordinates).
+    const base = `[0:v]scale=-2:${HEIGHT},pad=${WIDTH}:${HEIGHT}:(ow-iw)/2:0,setsar=1`;
+    const upright = decodeRgb(['-i', faceSamplePath('sample6.jpg')], base, WIDTH, HEIGHT);
+    const rolled = decodeRgb(
+      ['-i', faceSamplePath('sample6.jpg')],
+      `${base},rotate=30*PI/180:fillcolor=black`,
+      WIDTH,
+      HEIGHT,
+    );
+    const angle = Math.PI / 6;
+    const worstError = async (alignToEyes: boolean): Promise<number> => {
+      const params = { ...DEFAULT_FACE_PARAMS, maxFaces: 6, alignToEyes };
+      const a = await detectFaceLandmarks(models, upright, WIDTH, HEIGHT, 1, params);
+      const b = await detectFaceLandmarks(models, rolled, WIDTH, HEIGHT, 1, params);
+      expect(a.faceCount[0]).toBe(4);
+      expect(b.faceCount[0]).toBe(4);
+      let worst = 0;
+      for (let f = 0; f < 4; f++) {
+        // Upright landmarks turned about the frame centre: where they should be on the rolled frame.
+        const expected = rollPoints(a.landmarks.subarray(f * 1404, (f + 1) * 1404), angle);
+        const faceWidth = (a.boxes[f * 4 + 2] ?? 0) - (a.boxes[f * 4] ?? 0);
+        // The rolled frame's face with the nearest landmark centroid.
+        let best = Infinity;
+        for (let g = 0; g < 4; g++) {
+          const got = b.landmarks.subarray(g * 1404, (g + 1) * 1404);
+          let error = 0;
+          for (let k = 0; k < 468; k++)
+            error += Math.hypot(
+              (got[3 * k] ?? 0) - (expected[2 * k] ?? 0),
+              (got[3 * k + 1] ?? 0) - (expected[2 * k + 1] ?? 0),
+            );
+          best = Math.min(best, error / 468 / faceWidth);
+        }
+        worst = Math.max(worst, best);
+      }
+      return worst;
+    };
+    const aligned = await worstError(true);
+    expect(aligned).toBeLessThan(0.03);
+    // Without turning the crop the mesh drifts (measured ≈ 0.12 of the face width at 30°).
+    expect(await worstError(false)).toBeGreaterThan(2 * aligned);
+  });
 });
+
+function rollPoints(landmarks: Float32Array, angle: number): Float32Array {
+  const out = new Float32Array(468 * 2);
+  const c = Math.cos(angle);
+  const s = Math.sin(angle);
+  for (let k = 0; k < 468; k++) {
+    const x = (landmarks[3 * k] ?? 0) - WIDTH / 2;
+    const y = (landmarks[3 * k + 1] ?? 0) - HEIGHT / 2;
+    out[2 * k] = WIDTH / 2 + x * c - y * s;
+    out[2 * k + 1] = HEIGHT / 2 + x * s + y * c;
+  }
+  return out;
+}

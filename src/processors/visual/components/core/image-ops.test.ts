@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { affine, iou, letterboxRect, meanStd, nonMaxSuppression, sampleRect, toSource } from './image-ops.js';
+import {
+  affine,
+  iou,
+  letterboxRect,
+  meanStd,
+  nonMaxSuppression,
+  rotatedToSource,
+  sampleRect,
+  sampleRotatedSquare,
+  toSource,
+} from './image-ops.js';
 
 describe('letterbox maths', () => {
   it('centres a wide frame in a square input with bars above and below', () => {
@@ -65,6 +75,25 @@ describe('sampleRect', () => {
     const out = sampleRect(px, 2, 2, full, { dstW: 2, dstH: 2, norm: n, layout: 'nhwc' });
     expect(out[0]).toBeCloseTo(1);
     expect(out[1]).toBeCloseTo(-1);
+  });
+});
+
+describe('rotated square sampling', () => {
+  const px = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]);
+
+  it('copies exactly unrotated and reverses the pixels at 180°', () => {
+    const norm = affine(1, 0);
+    const same = sampleRotatedSquare(px, 2, 2, { cx: 1, cy: 1, size: 2, angle: 0 }, 2, norm);
+    expect(Array.from(same)).toEqual(Array.from(px));
+    const turned = sampleRotatedSquare(px, 2, 2, { cx: 1, cy: 1, size: 2, angle: Math.PI }, 2, norm);
+    expect(Array.from(turned).map(Math.round)).toEqual([255, 255, 255, 0, 0, 255, 0, 255, 0, 255, 0, 0]);
+  });
+
+  it('maps input points back through the rotation', () => {
+    const [x, y] = rotatedToSource({ cx: 10, cy: 20, size: 8, angle: Math.PI / 2 }, 4, 4, 2);
+    // Right edge midpoint of the crop: 4 px along the turned x axis (pointing down).
+    expect(x).toBeCloseTo(10);
+    expect(y).toBeCloseTo(24);
   });
 });
 

@@ -249,3 +249,93 @@ export function nonMaxSuppression(
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
+
+/** A square region of side `size` centred at (cx, cy), its x axis turned by `angle` (radians, y down). */
+export interface RotatedSquare {
+  cx: number;
+  cy: number;
+  size: number;
+  angle: number;
+}
+
+/** Maps a point of a dst×dst input sampled from `roi` back to frame pixels. */
+export function rotatedToSource(roi: RotatedSquare, dst: number, x: number, y: number): [number, number] {
+  const u = (x / dst - 0.5) * roi.size;
+  const v = (y / dst - 0.5) * roi.size;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  return [roi.cx + u * c - v * s, roi.cy + u * s + v * c];
+}
+
+/**
+ * Bilinear sample of a rotated square region into a dst×dst NHWC RGB float input (into `out` at
+ * `offset`); samples outside the frame read `padValue`. Used for face crops aligned to the eyes.
+ */
+export function sampleRotatedSquare(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  roi: RotatedSquare,
+  dst: number,
+  norm: Normalisation,
+  out: Float32Array = new Float32Array(dst * dst * 3),
+  offset = 0,
+  padValue = 0,
+): Float32Array {
+  const [s0, s1, s2] = norm.scale;
+  const [b0, b1, b2] = norm.bias;
+  const c = Math.cos(roi.angle);
+  const s = Math.sin(roi.angle);
+  const step = roi.size / dst;
+  for (let y = 0; y < dst; y++) {
+    const v = (y + 0.5) * step - roi.size / 2;
+    for (let x = 0; x < dst; x++) {
+      const u = (x + 0.5) * step - roi.size / 2;
+      const sx = roi.cx + u * c - v * s;
+      const sy = roi.cy + u * s + v * c;
+      let r = padValue;
+      let g = padValue;
+      let b = padValue;
+      if (sx >= 0 && sy >= 0 && sx <= width && sy <= height) {
+        const fx = sx - 0.5;
+        const fy = sy - 0.5;
+        const ix = Math.floor(fx);
+        const iy = Math.floor(fy);
+        const ax = fx - ix;
+        const ay = fy - iy;
+        const x0 = Math.min(width - 1, Math.max(0, ix));
+        const x1 = Math.min(width - 1, Math.max(0, ix + 1));
+        const y0 = Math.min(height - 1, Math.max(0, iy));
+        const y1 = Math.min(height - 1, Math.max(0, iy + 1));
+        const i00 = (y0 * width + x0) * 3;
+        const i01 = (y0 * width + x1) * 3;
+        const i10 = (y1 * width + x0) * 3;
+        const i11 = (y1 * width + x1) * 3;
+        const w00 = (1 - ax) * (1 - ay);
+        const w01 = ax * (1 - ay);
+        const w10 = (1 - ax) * ay;
+        const w11 = ax * ay;
+        r =
+          w00 * (pixels[i00] ?? 0) +
+          w01 * (pixels[i01] ?? 0) +
+          w10 * (pixels[i10] ?? 0) +
+          w11 * (pixels[i11] ?? 0);
+        g =
+          w00 * (pixels[i00 + 1] ?? 0) +
+          w01 * (pixels[i01 + 1] ?? 0) +
+          w10 * (pixels[i10 + 1] ?? 0) +
+          w11 * (pixels[i11 + 1] ?? 0);
+        b =
+          w00 * (pixels[i00 + 2] ?? 0) +
+          w01 * (pixels[i01 + 2] ?? 0) +
+          w10 * (pixels[i10 + 2] ?? 0) +
+          w11 * (pixels[i11 + 2] ?? 0);
+      }
+      const o = offset + (y * dst + x) * 3;
+      out[o] = r * s0 + b0;
+      out[o + 1] = g * s1 + b1;
+      out[o + 2] = b * s2 + b2;
+    }
+  }
+  return out;
+}

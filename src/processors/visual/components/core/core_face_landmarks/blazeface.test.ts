@@ -58,15 +58,21 @@ describe('decodeBlazeface', () => {
 });
 
 describe('FaceMesh geometry', () => {
-  it('squares and enlarges the detector box around its centre', () => {
-    expect(faceMeshRoi([100, 50, 140, 110])).toEqual({ x0: 75, y0: 35, x1: 165, y1: 125 });
+  it('squares and enlarges the detector box around its centre, turned by the eye line', () => {
+    expect(faceMeshRoi([100, 50, 140, 110])).toEqual({ cx: 120, cy: 80, size: 90, angle: 0 });
+    // Left eye 20 px right of and 20 px below the right eye: head rolled by 45°.
+    expect(faceMeshRoi([100, 50, 140, 110], [110, 70, 130, 90]).angle).toBeCloseTo(Math.PI / 4);
   });
 
-  it('maps crop coordinates back to the frame', () => {
-    const roi = { x0: 100, y0: 200, x1: 196, y1: 296 }; // 96 px crop → 0.5 frame px per input px
+  it('maps crop coordinates back to the frame, through the rotation', () => {
     const mesh = new Float32Array(FACEMESH_POINTS * 3);
     mesh.set([0, 0, 0, 192, 96, -10]);
-    const out = decodeFaceMesh(mesh, roi);
-    expect(Array.from(out.subarray(0, 6))).toEqual([100, 200, 0, 196, 248, -5]);
+    // A 96 px crop centred at (148, 248): 0.5 frame px per input px.
+    const upright = decodeFaceMesh(mesh, { cx: 148, cy: 248, size: 96, angle: 0 });
+    expect(Array.from(upright.subarray(0, 6))).toEqual([100, 200, 0, 196, 248, -5]);
+    // Turned by 90°: the crop's right edge midpoint lies below the centre.
+    const turned = decodeFaceMesh(mesh, { cx: 148, cy: 248, size: 96, angle: Math.PI / 2 });
+    expect(turned[3]).toBeCloseTo(148);
+    expect(turned[4]).toBeCloseTo(296);
   });
 });

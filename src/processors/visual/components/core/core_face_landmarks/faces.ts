@@ -28,6 +28,8 @@ export interface FaceLandmarksParams {
   minSizePx: number;
   /** FaceMesh face-presence score below which a detection is dropped. @defaultValue 0.5 */
   meshMinScore: number;
+  /** Turn each face crop upright by its eye line (MediaPipe's ROI rotation). @defaultValue true */
+  alignToEyes: boolean;
 }
 
 export const DEFAULT_FACE_PARAMS: FaceLandmarksParams = {
@@ -36,6 +38,7 @@ export const DEFAULT_FACE_PARAMS: FaceLandmarksParams = {
   iouThreshold: 0.3,
   minSizePx: 8,
   meshMinScore: 0.5,
+  alignToEyes: true,
 };
 
 /** Per-frame face arrays for N frames, padded to F = maxFaces with NaN (counts say how many are real). */
@@ -91,7 +94,7 @@ export async function detectFaceLandmarks(
     landmarks: new Float32Array(count * F * FACEMESH_POINTS * 3).fill(NaN),
   };
   const size = BLAZEFACE_INPUT_SIZE;
-  const candidates: { frame: number; box: Float32Array; score: number }[] = [];
+  const candidates: { frame: number; box: Float32Array; eyes: Float32Array; score: number }[] = [];
   const input = new Float32Array(size * size * 3);
   for (let n = 0; n < count; n++) {
     const frame = pixels.subarray(n * frameBytes, (n + 1) * frameBytes);
@@ -103,14 +106,20 @@ export async function detectFaceLandmarks(
     const { logits, regressors } = detectorOutputs(out);
     const faces = decodeBlazeface(logits, regressors, ANCHORS, rect, params);
     for (let f = 0; f < faces.scores.length; f++)
-      candidates.push({ frame: n, box: faces.boxes.slice(4 * f, 4 * f + 4), score: faces.scores[f] ?? 0 });
+      candidates.push({
+        frame: n,
+        box: faces.boxes.slice(4 * f, 4 * f + 4),
+        // Keypoints 0 and 1: right eye, left eye (the ROI is turned by the line between them).
+        eyes: faces.keypoints.slice(12 * f, 12 * f + 4),
+        score: faces.scores[f] ?? 0,
+      });
   }
   if (candidates.length === 0) return result;
   // One FaceMesh call for every face of the batch (the graph takes a dynamic batch).
   const meshSize = FACEMESH_INPUT_SIZE;
   const meshInput = new Float32Array(candidates.length * meshSize * meshSize * 3);
   const rois = candidates.map((c, i) => {
-    const roi = faceMeshRoi(c.box);
+    const roi = faceMeshRoi(c.box, params.alignToEyes ? c.eyes : undefined);
     const frame = pixels.subarray(c.frame * frameBytes, (c.frame + 1) * frameBytes);
     preprocessFaceMesh(frame, width, height, roi, meshInput, i * meshSize * meshSize * 3);
     return roi;

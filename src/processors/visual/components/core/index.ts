@@ -1,0 +1,47 @@
+// Public surface of the Visual core providers' model code (not yet registered as components:
+// they are wired to the model system when `src/models` lands). Tests and benches import from here.
+export {
+  float32Tensor,
+  loadOnnxModel,
+  loadTfjsGraphModel,
+  packageFile,
+  tfjs,
+  type LoadedModel,
+  type Tensor,
+} from './_local-runtime.js';
+export {
+  affine,
+  iou,
+  letterboxRect,
+  meanStd,
+  nonMaxSuppression,
+  sampleRect,
+  toSource,
+  type Normalisation,
+  type Rect,
+} from './image-ops.js';
+export {
+  DEFAULT_FACE_PARAMS,
+  detectFaceLandmarks,
+  type FaceLandmarkArrays,
+  type FaceLandmarksParams,
+  type FaceModels,
+} from './core_face_landmarks/faces.js';
+export { COCO_CLASSES } from './core_object_detections/coco-classes.js';
+export { type DetectorName, type ObjectParams } from './core_object_detections/decode.js';
+export {
+  DEFAULT_OBJECT_PARAMS,
+  DETECTOR_OUTPUTS,
+  detectObjects,
+  type ObjectArrays,
+} from './core_object_detections/objects.js';
+export {
+  DEFAULT_OCR_PARAMS,
+  OCR_MIN_HEIGHT,
+  readText,
+  type OcrArrays,
+  type OcrModels,
+  type OcrParams,
+  type OcrResult,
+} from './ocr/ocr.js';
+export { ctcAlphabet } from './ocr/recognise.js';

@@ -92,6 +92,15 @@ export interface ComponentResult {
   batchSize?: number;
 }
 
+/** One model a component will load (R-MOD-2, R-MOD-4): registry name, and how to run it. */
+export interface ComponentModel {
+  model: string;
+  version?: string;
+  /** `cpu`, `cuda:N` or `auto` (R-MOD-3). */
+  device?: 'cpu' | 'auto' | `cuda:${number}`;
+  precision?: 'fp32' | 'fp16' | 'int8';
+}
+
 /** The one component interface (STYLE: every extractor is a value of this type). */
 export interface Component<Config = unknown> {
   name: string;
@@ -107,6 +116,13 @@ export interface Component<Config = unknown> {
   minHeight?: number;
   resources: ResourceProfile;
   configSchema: z.ZodType<Config>;
+  /**
+   * The models this component loads for a config (R-MOD-2). The orchestrator computes their
+   * `model_signature` before the component runs (it is part of the idempotency key, so a change of
+   * model, weights, precision or device misses the cache) and fails the component at once with
+   * MODEL_NOT_FOUND / DEVICE_UNAVAILABLE when one cannot be had. Absent for components without models.
+   */
+  models?(config: Config): readonly ComponentModel[];
   /** Symbol sizes the writer must check (e.g. `N` = number of this component's frames). */
   knownSymbols?(ctx: ComponentContext<Config>): Record<string, number>;
   run(ctx: ComponentContext<Config>): Promise<ComponentResult>;

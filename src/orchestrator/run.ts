@@ -19,6 +19,7 @@ import {
   type AudioAccess,
   type AudioMetadata,
   type Component,
+  type ComponentModel,
   type ComponentContext,
   type Manifest,
   type ErrorCode,
@@ -55,7 +56,13 @@ import { adoptCacheHit, findCacheHit, type CacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
-import { ProfileStore, defaultDatabasePath, type Profile } from './profiles.js';
+import {
+  createModelAccess,
+  plannedModelSignature,
+  type ModelAccess,
+  type ModelSystemOptions,
+} from '../models/index.js';
+import { ProfileStore, defaultDatabasePath, type Profile, type ProfileModel } from './profiles.js';
 import { runScheduled } from './scheduler.js';
 import { RunStateWriter } from './state.js';
 
@@ -78,6 +85,12 @@ export interface RunRequest {
   resume?: boolean;
   /** R-ORC-3: false forces recomputation (`--no-cache`): no cache lookup, no waiting for other runs. */
   useCache?: boolean;
+  /**
+   * The model system's parts (registry, model store, runtime) for components that call models;
+   * default: builtin cards, the store at `$DATAPROCESSOR_MODEL_DIR` or `~/.cache/dataprocessor/models`,
+   * in-process runtimes.
+   */
+  modelSystem?: ModelSystemOptions;
   /** How the orchestrator runs (not part of the config hash); see `orchestratorConfigSchema`. */
   orchestrator?: Partial<OrchestratorConfig>;
   /**
@@ -278,6 +291,24 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   );
   const byName = new Map(components.map((c) => [c.component.name, c]));
   const dependenciesOf = (name: string): string[] => generation.nodes.get(name)?.dependsOn ?? [];
+  // R-MOD-2/4: the models each component will load (its own declaration, overridden by the
+  // profile's mapping), and their signature before anything runs: it is part of the key, and a
+  // model that is not installed or a device that is not there fails the component now.
+  const modelSystem = request.modelSystem ?? {};
+  const modelPlans = new Map<string, { mapping: ComponentModel[]; signature: string }>();
+  const modelProblems = new Map<string, DataProcessorError>();
+  for (const name of order) {
+    const { component } = byName.get(name) as (typeof components)[number];
+    const declared = component.models?.(componentConfigs[name]) ?? [];
+    if (declared.length === 0) continue;
+    const mapping = applyProfileMapping(declared, profile.models?.[name]);
+    try {
+      const planned = await plannedModelSignature(mapping, modelSystem);
+      modelPlans.set(name, { mapping, signature: planned.modelSignature });
+    } catch (error) {
+      modelProblems.set(name, toDataProcessorError(error));
+    }
+  }
   for (const name of order) {
     const { component } = byName.get(name) as (typeof components)[number];
     const scope = {
@@ -299,7 +330,7 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
         sampling_policy_version: SAMPLING_POLICY_VERSION,
         producer_version: component.version,
         schema_version: component.schema.schemaVersion,
-        model_signature: modelSignature([]),
+        model_signature: modelPlans.get(name)?.signature ?? modelSignature([]),
         dependency_keys: dependenciesOf(name).flatMap((d) => keys.get(d) ?? []),
       }),
     );
@@ -619,7 +650,20 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
         .map((d) => entries.get(d))
         .find((e) => e && (e.status === 'error' || e.status === 'skipped'));
       let entry: ManifestComponent;
-      if (stopReason || blocked) {
+      const modelProblem = modelProblems.get(name);
+      if (!stopReason && !blocked && modelProblem) {
+        emit({ type: 'stage_started', stage: name });
+        const now = new Date().toISOString();
+        entry = await record({
+          ...blank,
+          status: 'error',
+          started_at: now,
+          finished_at: now,
+          duration_ms: 0,
+          error: modelProblem.message,
+          error_code: modelProblem.code,
+        });
+      } else if (stopReason || blocked) {
         entry = await record({
           ...blank,
           idempotency_key: keys.get(name) ?? null,
@@ -640,6 +684,9 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
             emit,
             maxRetries,
             fault: request.faults?.[name],
+            models: modelPlans.has(name)
+              ? mappedModelAccess(createModelAccess(modelSystem), modelPlans.get(name)?.mapping ?? [])
+              : undefined,
           });
         }).catch((error: unknown) => {
           const failure = toDataProcessorError(error);
@@ -667,6 +714,44 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   // The event log and checkpoints are complete before the run is reported done.
   await stateWriter.close();
   return { runDir, identity, manifest, status };
+}
+
+/**
+ * A component's models after the profile's mapping (R-MOD-4): the mapping's device, precision and
+ * runtime apply to every model of the component; its model name (and version) replaces the
+ * model of a component that loads exactly one.
+ */
+function applyProfileMapping(
+  declared: readonly ComponentModel[],
+  override: ProfileModel | undefined,
+): ComponentModel[] {
+  if (!override) return [...declared];
+  return declared.map((m) => ({
+    ...m,
+    ...(declared.length === 1 ? { model: override.model, version: override.version } : {}),
+    device: override.device as NonNullable<ComponentModel['device']>,
+    precision: override.precision,
+  }));
+}
+
+/**
+ * The model access a component gets: loads follow its planned mapping (device, precision,
+ * version; the model name for a single-model component), so what runs is what was signed.
+ */
+function mappedModelAccess(base: ModelAccess, mapping: readonly ComponentModel[]): ModelAccess {
+  return {
+    ...base,
+    load: (name, options = {}) => {
+      const planned =
+        mapping.find((m) => m.model === name) ?? (mapping.length === 1 ? mapping[0] : undefined);
+      return base.load(planned?.model ?? name, {
+        ...options,
+        ...(planned?.version !== undefined ? { version: planned.version } : {}),
+        ...(planned?.device !== undefined ? { device: planned.device } : {}),
+        ...(planned?.precision !== undefined ? { precision: planned.precision } : {}),
+      });
+    },
+  };
 }
 
 function segmenterBlankOf(): ManifestComponent {
@@ -703,6 +788,7 @@ interface ComponentRunEnv {
   emit: RunEventListener;
   maxRetries: number;
   fault: { code?: ErrorCode; times?: number; delayMs?: number } | undefined;
+  models: ModelAccess | undefined;
 }
 
 const RETRY_BASE_DELAY_MS = 200;
@@ -738,6 +824,7 @@ async function runComponent(
         audio: env.audio,
         progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
         signal: env.signal,
+        ...(env.models ? { models: env.models } : {}),
       };
       const result = await component.run(ctx);
       const { ref } = await writeComponentArtifact(
@@ -755,8 +842,8 @@ async function runComponent(
         batch_size: result.batchSize ?? 1,
         notes: result.notes ?? null,
         warnings: [...entry.warnings, ...(result.warnings ?? [])],
-        models_used: result.modelsUsed ?? [],
-        model_signature: modelSignature(result.modelsUsed ?? []),
+        models_used: result.modelsUsed ?? env.models?.used() ?? [],
+        model_signature: modelSignature(result.modelsUsed ?? env.models?.used() ?? []),
         empty_reason: result.status === 'empty' ? result.emptyReason : null,
         error: null,
         error_code: null,

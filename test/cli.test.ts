@@ -71,8 +71,11 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
       .flatMap((c) => c.artifacts.map((a) => a.path))
       .filter((p) => p.endsWith('.npz'));
     expect(npzPaths.sort()).toEqual([
+      'core_face_landmarks/face_landmarks.npz',
+      'core_object_detections/object_detections.npz',
       'cut_detection/cut_detection.npz',
       'loudness_extractor/loudness.npz',
+      'ocr/ocr.npz',
       'tempo_extractor/tempo.npz',
     ]);
     for (const p of npzPaths) {

@@ -15,6 +15,19 @@ beforeAll(() => {
   makeShotVideo(video, { width: 320, height: 180, shotSeconds: [3, 3], toneDbfs: -20 });
 });
 
+// Loudness, tempo and cuts only (the default profile before the visual core providers): the
+// fault below hits cut_detection while loudness still runs beside it.
+const signalsOnly: Profile = {
+  name: 'test-signals',
+  description: 'loudness, tempo and cut detection, all required',
+  generation: 'baseline',
+  components: [
+    { name: 'loudness_extractor', required: true },
+    { name: 'tempo_extractor', required: true },
+    { name: 'cut_detection', required: true },
+  ],
+};
+
 const optionalCuts: Profile = {
   name: 'test-optional-cuts',
   description: 'default, with cut_detection optional',
@@ -32,6 +45,7 @@ describe('orchestrator error paths', () => {
       storeRoot: store,
       videoId: 'v',
       runId: 'required-fails',
+      profile: signalsOnly,
       useCache: false, // the fault must hit a computation, not a cache hit
       faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
     });

@@ -28,13 +28,22 @@ describe('run state files', () => {
     const checkpoint = runStateSchema.parse(JSON.parse(readFileSync(join(runDir, 'run_state.json'), 'utf8')));
     expect(await rebuildState(runDir, processorOf)).toEqual(checkpoint);
     expect(checkpoint.status).toBe('ok');
-    expect(Object.keys(checkpoint.stages)).toEqual([
-      'segmenter',
+    expect(Object.keys(checkpoint.stages).sort()).toEqual([
+      'core_face_landmarks',
+      'core_object_detections',
       'cut_detection',
       'loudness_extractor',
+      'ocr',
+      'segmenter',
       'tempo_extractor',
     ]);
-    expect(Object.values(checkpoint.stages).map((s) => s.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly.
+    for (const [stage, s] of Object.entries(checkpoint.stages))
+      expect(
+        ['core_face_landmarks', 'core_object_detections', 'ocr'].includes(stage) ? ['ok', 'empty'] : ['ok'],
+        stage,
+      ).toContain(s.status);
+    expect(checkpoint.stages.core_face_landmarks?.status).toBe('empty');
     const events = readFileSync(join(runDir, 'state_events.jsonl'), 'utf8')
       .trim()
       .split('\n')

@@ -29,6 +29,8 @@ export interface LoadedModel {
   /** The concrete device (never `auto`). */
   readonly device: Device;
   readonly weightsDigest: string;
+  /** Directory holding the card's (digest-verified) files, for side files such as a vocabulary. */
+  readonly dir: string;
   /** This model's `models_used[]` entry (R-MOD-2). */
   readonly used: ModelUsed;
   /**
@@ -210,7 +212,7 @@ export async function loadModel(
     // A failed load must not poison the cache: the next call tries again.
     entry.catch(() => sessions.delete(key));
   }
-  const { session } = await entry;
+  const { session, located: opened } = await entry;
   const used = usedEntry(card, located.weightsDigest, runtime, device, precision);
   return {
     card,
@@ -219,6 +221,7 @@ export async function loadModel(
     precision,
     device,
     weightsDigest: located.weightsDigest,
+    dir: opened.dir,
     used,
     async infer(inputs) {
       checkInputs(card, inputs);

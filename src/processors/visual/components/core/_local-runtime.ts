@@ -1,24 +1,15 @@
-// TEMPORARY SCAFFOLDING — to be replaced by `src/models` (registry + ONNX Runtime / TFJS-wasm
-// runtimes + batching). Used only by the core providers' tests and benchmarks so the model-specific
-// pre/post-processing can be exercised against the real models before the model system lands.
-// The interface below is the minimal one the providers need; swapping this file for the model
-// system means implementing `LoadedModel.infer` there and deleting this file.
+// TEST/BENCH-ONLY LOADER — the components load their models through `ctx.models` (src/models:
+// registry, digests, device policy, batching). This file remains only so the unit tests of the
+// pre/post-processing (test/visual-*.test.ts) and bench/visual_core.ts can open a model file
+// directly, without a registry or run. It is not used by any component.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 
-/** A dense tensor in C order (the minimal shape shared with the model system). */
-export interface Tensor {
-  dtype: 'float32' | 'int32' | 'int64' | 'uint8' | 'bool';
-  dims: number[];
-  data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
-}
+import type { InferModel as LoadedModel, Tensor } from './model-types.js';
 
-/** A loaded model: named inputs in, named outputs out. */
-export interface LoadedModel {
-  infer(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>>;
-}
+export type { LoadedModel, Tensor };
 
 const require = createRequire(import.meta.url);
 
@@ -132,7 +123,7 @@ export async function loadTfjsGraphModel(jsonPath: string, outputs?: string[]): 
       for (const [name, t] of Object.entries(inputs)) {
         if (!(t.data instanceof Float32Array || t.data instanceof Int32Array))
           throw new Error(`tfjs input ${name}: only float32/int32 supported here`);
-        feeds[name] = tf.tensor(t.data, t.dims, t.dtype === 'int32' ? 'int32' : 'float32');
+        feeds[name] = tf.tensor(t.data, [...t.dims], t.dtype === 'int32' ? 'int32' : 'float32');
       }
       // The shipped graphs have no control flow, so the synchronous executor suffices (and does not warn).
       const result = model.execute(feeds, outputNames);

@@ -1,5 +1,6 @@
-// Public surface of the Visual core providers' model code (not yet registered as components:
-// they are wired to the model system when `src/models` lands). Tests and benches import from here.
+// Public surface of the Visual core providers' model code (the components themselves are in each
+// provider's index.ts and registered in ../../index.ts). Tests and benches import from here;
+// `_local-runtime.ts` (direct model-file loading) is for the unit tests only.
 export {
   float32Tensor,
   loadOnnxModel,

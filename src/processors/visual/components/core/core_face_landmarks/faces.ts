@@ -1,7 +1,7 @@
 // The core_face_landmarks pipeline for a batch of frames: BlazeFace per frame, then one FaceMesh
 // call for all faces of the batch. Written against the minimal `LoadedModel` interface so the
 // model system can supply the models later; the pixel work is in pure functions.
-import type { LoadedModel, Tensor } from '../_local-runtime.js';
+import type { InferModel as LoadedModel, Tensor } from '../model-types.js';
 import {
   BLAZEFACE_INPUT_SIZE,
   blazefaceAnchors,

@@ -1,5 +1,5 @@
 // The core_object_detections pipeline for a batch of frames, against the minimal `LoadedModel`.
-import type { LoadedModel, Tensor } from '../_local-runtime.js';
+import type { InferModel as LoadedModel, Tensor } from '../model-types.js';
 import {
   DETECTORS,
   decodeCenterNet,

@@ -1,7 +1,7 @@
 // The `ocr` pipeline for a batch of frames: DB detection (one call for the batch), angle
 // classification and recognition batched across all lines of all frames. Written against the
 // minimal `LoadedModel` interface; pixel work is in pure functions.
-import type { LoadedModel } from '../_local-runtime.js';
+import type { InferModel as LoadedModel } from '../model-types.js';
 import { DEFAULT_DB_PARAMS, postprocessDb, preprocessDb, type DbParams, type TextBox } from './db.js';
 import type { Quad } from './geometry.js';
 import {
@@ -74,8 +74,8 @@ export interface OcrModels {
   rec: LoadedModel;
 }
 
-function firstOutput(out: Record<string, { dims: number[]; data: unknown }>): {
-  dims: number[];
+function firstOutput(out: Record<string, { dims: readonly number[]; data: unknown }>): {
+  dims: readonly number[];
   data: Float32Array;
 } {
   const t = Object.values(out)[0];

@@ -121,6 +121,15 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
     expect(Math.abs(ours - -23)).toBeLessThanOrEqual(0.3);
   });
 
+  it('removes the _tmp_* scratch (the raw OCR handoff) when the run ends, without --store-raw-payload (R-PRV-2)', () => {
+    const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as {
+      components: { name: string; status: string }[];
+    };
+    // OCR ran (so a handoff was written during the run), yet no scratch is left.
+    expect(manifest.components.find((c) => c.name === 'ocr')?.status).toMatch(/ok|empty/);
+    expect(readdirSync(runDir).filter((n) => n.startsWith('_tmp_'))).toEqual([]);
+  });
+
   it('passes dataprocessor audit', () => {
     const audit = cli(['audit', runDir]);
     expect(audit.stdout).toContain('AUDIT PASS');

@@ -175,6 +175,8 @@ describe('visual core providers through runVideo', () => {
       storeRoot: join(dir, 'store'),
       videoId: 'vis',
       runId: 'all',
+      // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
+      storeRawPayload: true,
       databasePath: join(dir, 'profiles.db'),
       modelSystem: system,
       profile: profileOf([...OFFLINE, 'core_clip', 'core_depth_midas'], {

@@ -15,6 +15,7 @@ interface RunCliOptions {
   resume?: boolean;
   cache: boolean;
   db?: string;
+  storeRawPayload?: boolean;
 }
 
 type AnyTask = ListrTaskWrapper<unknown, never, never>;
@@ -113,6 +114,10 @@ export function registerRunCommand(program: Command): void {
     .option('--json', 'print machine-readable progress lines (JSON) instead of the live view')
     .option('--resume', 'continue the interrupted run given by --run-id; finished components are kept')
     .option('--no-cache', 'recompute every component instead of reusing valid cached artifacts')
+    .option(
+      '--store-raw-payload',
+      "keep the raw-text handoffs (OCR strings, transcripts) in the run's _tmp_* after it ends (R-PRV-1)",
+    )
     .option('--db <path>', 'profile database (default: $DATAPROCESSOR_DB or ~/.local/share/dataprocessor)')
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
@@ -122,6 +127,7 @@ export function registerRunCommand(program: Command): void {
           storeRoot: options.out,
           profile: options.profile,
           useCache: options.cache,
+          ...(options.storeRawPayload ? { storeRawPayload: true } : {}),
           ...(options.db !== undefined ? { databasePath: options.db } : {}),
           ...(options.resume ? { resume: true } : {}),
           ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),

@@ -83,6 +83,11 @@ export interface RunRequest {
    * be the one the run started with.
    */
   resume?: boolean;
+  /**
+   * R-PRV-1/2: keep the run's `_tmp_*` scratch — the raw-text handoffs (OCR strings, transcripts)
+   * — after the run (`--store-raw-payload`). By default it is removed when the run ends.
+   */
+  storeRawPayload?: boolean;
   /** R-ORC-3: false forces recomputation (`--no-cache`): no cache lookup, no waiting for other runs. */
   useCache?: boolean;
   /**
@@ -710,6 +715,8 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
     },
   });
   const status = failedRequired ? 'error' : 'ok';
+  // R-PRV-2: the raw-text handoffs live only as long as the run, unless the raw policy keeps them.
+  if (!request.storeRawPayload) await removeScratch(runDir);
   emit({ type: 'run_finished', run_dir: runDir, status, duration_ms: performance.now() - started });
   // The event log and checkpoints are complete before the run is reported done.
   await stateWriter.close();

@@ -70,7 +70,9 @@ export {
 export {
   SYNTHETIC_KINDS,
   buildSyntheticModel,
+  syntheticClapWeight,
   syntheticClipWeight,
+  syntheticWhisperEncoderWeight,
   writeSyntheticModel,
   type SyntheticKind,
   type SyntheticModel,

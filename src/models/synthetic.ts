@@ -10,7 +10,7 @@ type IValueInfoProto = OnnxTypes.IValueInfoProto;
 type IGraphProto = OnnxTypes.IGraphProto;
 
 /** The models a synthetic stand-in exists for. */
-export const SYNTHETIC_KINDS = ['clip-vision', 'depth'] as const;
+export const SYNTHETIC_KINDS = ['clip-vision', 'depth', 'clap-audio', 'whisper-encoder'] as const;
 export type SyntheticKind = (typeof SYNTHETIC_KINDS)[number];
 
 /** A built synthetic model: its ONNX bytes and its card (digest of exactly those bytes). */
@@ -28,7 +28,40 @@ export function syntheticClipWeight(c: number, j: number): number {
   return ((((c + 1) * (j + 1)) % 7) - 3) / 4;
 }
 
+/**
+ * The fixed projection of the synthetic CLAP audio stand-in:
+ * `audio_embeds[n, j] = Σ_m mean_t(input_features[n, 0, t, m]) · W[m, j]` (the time-mean of each of
+ * the 64 log-mel bins) with `W[m, j] = ((m + 1) · (j + 1) mod 11 − 5) / 8`.
+ */
+export function syntheticClapWeight(m: number, j: number): number {
+  return ((((m + 1) * (j + 1)) % 11) - 5) / 8;
+}
+
+/**
+ * The fixed projection of the synthetic Whisper encoder stand-in: output frame f (of 1500) is
+ * `last_hidden_state[n, f, d] = Σ_k x[n, k] · W[k, d]` over the 160 values `x[n, 80·p + b] =
+ * input_features[n, b, 2f + p]` (p ∈ {0, 1}: the two mel frames of f, b the mel bin), with
+ * `W[k, d] = ((k + 1) · (d + 3) mod 13 − 6) / 64`.
+ */
+export function syntheticWhisperEncoderWeight(k: number, d: number): number {
+  return ((((k + 1) * (d + 3)) % 13) - 6) / 64;
+}
+
 const F = onnx.TensorProto.DataType.FLOAT;
+const I64 = onnx.TensorProto.DataType.INT64;
+
+function int64Initializer(name: string, values: readonly number[]): OnnxTypes.ITensorProto {
+  return { name, dims: [values.length], dataType: I64, int64Data: values.map((v) => v) };
+}
+
+function floatInitializer(name: string, dims: number[], values: Float32Array): OnnxTypes.ITensorProto {
+  return {
+    name,
+    dims,
+    dataType: F,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
+}
 
 function valueInfo(spec: TensorSpec): IValueInfoProto {
   return {
@@ -82,6 +115,62 @@ function buildGraph(kind: SyntheticKind, real: ModelCard): IGraphProto {
       ],
     };
   }
+  if (kind === 'clap-audio') {
+    const bins = input.shape[3] as number;
+    const embed = output.shape[1] as number;
+    const weights = new Float32Array(bins * embed);
+    for (let m = 0; m < bins; m++)
+      for (let j = 0; j < embed; j++) weights[m * embed + j] = syntheticClapWeight(m, j);
+    return {
+      name: 'synthetic_clap_audio',
+      input: [valueInfo(input)],
+      output: [valueInfo(output)],
+      initializer: [floatInitializer('W', [bins, embed], weights)],
+      node: [
+        // [N,1,T,64] → time-mean per mel bin [N,64] → fixed projection [N,embed]
+        {
+          opType: 'ReduceMean',
+          input: [input.name],
+          output: ['pooled'],
+          attribute: [
+            { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 2] },
+            { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+          ],
+        },
+        { opType: 'MatMul', input: ['pooled', 'W'], output: [output.name] },
+      ],
+    };
+  }
+  if (kind === 'whisper-encoder') {
+    const bins = input.shape[1] as number;
+    const frames = input.shape[2] as number;
+    const outFrames = output.shape[1] as number;
+    const hidden = output.shape[2] as number;
+    const pair = (bins * frames) / outFrames;
+    const weights = new Float32Array(pair * hidden);
+    for (let k = 0; k < pair; k++)
+      for (let d = 0; d < hidden; d++) weights[k * hidden + d] = syntheticWhisperEncoderWeight(k, d);
+    return {
+      name: 'synthetic_whisper_encoder',
+      input: [valueInfo(input)],
+      output: [valueInfo(output)],
+      initializer: [
+        floatInitializer('W', [pair, hidden], weights),
+        int64Initializer('pairs', [0, outFrames, pair]),
+      ],
+      node: [
+        // [N,80,3000] → [N,3000,80] → [N,1500,160] (two frames side by side) → [N,1500,384]
+        {
+          opType: 'Transpose',
+          input: [input.name],
+          output: ['frames'],
+          attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 2, 1] }],
+        },
+        { opType: 'Reshape', input: ['frames', 'pairs'], output: ['paired'] },
+        { opType: 'MatMul', input: ['paired', 'W'], output: [output.name] },
+      ],
+    };
+  }
   // depth: [N,3,H,W] → channel mean [N,H,W] (a "depth" that is the image's brightness)
   return {
     name: 'synthetic_depth',
@@ -104,6 +193,8 @@ function buildGraph(kind: SyntheticKind, real: ModelCard): IGraphProto {
 const STANDS_FOR: Record<SyntheticKind, string> = {
   'clip-vision': 'clip-vit-b32-vision',
   depth: 'depth-anything-v2-small',
+  'clap-audio': 'clap-htsat-unfused-audio',
+  'whisper-encoder': 'whisper-tiny-encoder',
 };
 
 /**

@@ -1,8 +1,10 @@
 import type { Component } from '../../contracts/index.js';
+import { clapExtractor } from './components/clap_extractor.js';
 import { loudnessExtractor } from './components/loudness_extractor.js';
 import { tempoExtractor } from './components/tempo_extractor.js';
 
-export { loudnessExtractor, tempoExtractor };
+export { clapExtractor, loudnessExtractor, tempoExtractor };
+export type { ClapExtractorConfig } from './components/clap_extractor.js';
 export type { TempoExtractorConfig } from './components/tempo_extractor.js';
 export {
   LoudnessMeter,
@@ -23,4 +25,13 @@ export {
 export { TempoAnalyzer, type TempoResult } from './dsp/tempo-analyzer.js';
 
 /** Components of the Audio processor. */
-export const audioComponents: readonly Component[] = [loudnessExtractor, tempoExtractor];
+export const audioComponents: readonly Component[] = [loudnessExtractor, tempoExtractor, clapExtractor];
+export {
+  CLAP_LOGMEL,
+  WHISPER_LOGMEL,
+  LogMel,
+  decimate,
+  repeatPad,
+  slaneyMelFilters,
+  type LogMelParameters,
+} from './dsp/logmel.js';

@@ -89,7 +89,8 @@ describe('clap_extractor through runVideo with a synthetic model in a temp store
     expect(entry?.model_signature).toBe(meta.model_signature);
     expect(meta).toMatchObject({ batch_size: 2, device_used: 'cpu', window_count: 2 });
     const report = await auditRun(outcome.runDir);
-    expect(report.rules.filter((r) => r.status === 'fail')).toEqual([]);
+    expect(report.rules.filter((r) => !r.pass)).toEqual([]);
+    expect(report.pass).toBe(true);
   });
 
   it('records MODEL_NOT_FOUND on clap_extractor when the model is not installed (the run fails: it is required)', async () => {

@@ -222,6 +222,14 @@ describe('clap_extractor', () => {
     expect(maxAbsDiff(rows(one)[0] ?? [], numpyEmbeddings(short)[0] ?? [])).toBeLessThan(1e-4);
   });
 
+  it('keeps the event loop free while the features are computed (worker thread)', async () => {
+    const audio = wav('long', signal(40, 5));
+    const before = performance.eventLoopUtilization();
+    const result = await clapExtractor.run(context(audio));
+    expect(result.arrays.window_embeddings?.shape).toEqual([4, CLAP_DIM]);
+    expect(performance.eventLoopUtilization(before).utilization).toBeLessThan(0.5);
+  });
+
   it('is empty/no_audio_stream without audio and empty/silent_audio on digital silence (not embedded)', async () => {
     const none = await clapExtractor.run(
       context({ hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 }),

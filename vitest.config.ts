@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Every test run gets its own profile database (CLI children inherit it), so a database left by
+// another checkout or an earlier run — seeded from another profiles.yaml — can never leak in.
+const database = join(mkdtempSync(join(tmpdir(), 'dp-test-db-')), 'dataprocessor.sqlite');
 
 export default defineConfig({
   test: {
@@ -6,6 +13,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    env: { DATAPROCESSOR_DB: database },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

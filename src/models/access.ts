@@ -34,6 +34,11 @@ export interface LoadedModel {
   /** This model's `models_used[]` entry (R-MOD-2). */
   readonly used: ModelUsed;
   /**
+   * Absolute path of one of the card's files (digest-verified with the model), e.g. a model's
+   * `tokenizer.json`. A path the card does not list is CONTRACT_VIOLATION.
+   */
+  filePath(path: string): string;
+  /**
    * Runs one batch: every declared input by name, leading axis = batch. Returns the declared
    * outputs by name. Shapes are checked against the card (fixed dims must match).
    */
@@ -223,6 +228,15 @@ export async function loadModel(
     weightsDigest: located.weightsDigest,
     dir: opened.dir,
     used,
+    filePath(path) {
+      const file = located.files.find((f) => f.path === path);
+      if (file === undefined)
+        throw new DataProcessorError(
+          'CONTRACT_VIOLATION',
+          `${card.name}@${card.version} has no file ${path} (files: ${located.files.map((f) => f.path).join(', ')})`,
+        );
+      return file.absolutePath;
+    },
     async infer(inputs) {
       checkInputs(card, inputs);
       return session.infer(inputs);

@@ -70,7 +70,13 @@ export {
 export {
   SYNTHETIC_KINDS,
   buildSyntheticModel,
+  syntheticClapWeight,
   syntheticClipWeight,
+  syntheticWhisperEncoderScale,
+  syntheticWhisperEncoderWeight,
+  syntheticWhisperTokenizerJson,
+  syntheticWhisperTransitions,
+  SYNTHETIC_WHISPER_VOCAB,
   writeSyntheticModel,
   type SyntheticKind,
   type SyntheticModel,

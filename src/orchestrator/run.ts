@@ -833,7 +833,9 @@ async function runComponent(
         signal: env.signal,
         ...(env.models ? { models: env.models } : {}),
       };
-      const result = await component.run(ctx);
+      const ran = await component.run(ctx);
+      // The models a component loaded are what it used, in the NPZ meta as in the manifest.
+      const result = ran.modelsUsed || !env.models ? ran : { ...ran, modelsUsed: env.models.used() };
       const { ref } = await writeComponentArtifact(
         env.store,
         env.runDir,

@@ -146,4 +146,32 @@ export const EXTERNAL_CARDS: readonly ModelCard[] = [
     },
     synthetic: false,
   },
+  {
+    name: 'whisper-tiny-decoder',
+    version: 'openai-1.0',
+    task: 'speech_decoding',
+    engine: 'onnx',
+    precision: 'fp32',
+    entry: 'decoder_model.onnx',
+    files: [unpinned('decoder_model.onnx'), unpinned('tokenizer.json')],
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['N', 'S'] },
+      { name: 'encoder_hidden_states', dtype: 'float32', shape: ['N', 1500, 384] },
+    ],
+    outputs: [{ name: 'logits', dtype: 'float32', shape: ['N', 'S', 51865] }],
+    preprocessing: {
+      kind: 'text',
+      tokenizer:
+        'byte-level BPE (tokenizer.json: model.vocab and added_tokens, GPT-2 bytes-to-unicode); special tokens <|endoftext|>, <|startoftranscript|>, <|xx|> languages, <|transcribe|>, <|notimestamps|>, <|nospeech|>',
+      maxTokens: 448,
+      notes:
+        'decoder without KV cache (decoder_model.onnx, not decoder_with_past): the whole sequence each step; greedy from <|startoftranscript|><|lang|><|transcribe|><|notimestamps|>; no_speech_prob = softmax(logits at <|startoftranscript|>)[<|nospeech|>]',
+    },
+    licence: { weights: 'MIT', notes: 'openai/whisper-tiny (decoder, with the tokenizer)' },
+    source: {
+      kind: 'external',
+      url: 'https://huggingface.co/onnx-community/whisper-tiny (onnx/decoder_model.onnx, tokenizer.json)',
+    },
+    synthetic: false,
+  },
 ];

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
 import { readNpzFile } from '../src/contracts/index.js';
-import { clearModelSessions } from '../src/models/index.js';
+import { clearModelSessions, createRegistry } from '../src/models/index.js';
 import { runVideo, type Profile, type RunEvent, type RunOutcome } from '../src/orchestrator/index.js';
 import { loadProfileSeed } from '../src/orchestrator/profiles.js';
 import { COMPONENTS } from '../src/processors/index.js';
@@ -57,6 +57,8 @@ describe('speech_transcriber through runVideo', () => {
       videoId: 'v',
       runId: 'speech',
       profile: PROFILE,
+      // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
+      storeRawPayload: true,
       config: {
         components: {
           speech_transcriber: {
@@ -109,11 +111,17 @@ describe('speech_transcriber through runVideo', () => {
 });
 
 describe('shipped profiles and the audio model components', () => {
-  it('default calls no model (it must run offline); audio_models adds clap_extractor and optional speech_transcriber', () => {
+  it('default calls only models shipped in npm packages (it must run offline); audio_models adds clap_extractor and optional speech_transcriber', () => {
     const seed = loadProfileSeed();
     const byName = new Map(seed.profiles.map((p) => [p.name, p]));
-    const callsModels = (name: string) => COMPONENTS.find((c) => c.name === name)?.models !== undefined;
-    expect(byName.get('default')?.components.filter((c) => callsModels(c.name))).toEqual([]);
+    const registry = createRegistry();
+    const modelsOf = (name: string) => {
+      const component = COMPONENTS.find((c) => c.name === name);
+      return component?.models?.(component.configSchema.parse({})) ?? [];
+    };
+    const defaultModels = (byName.get('default')?.components ?? []).flatMap((c) => modelsOf(c.name));
+    expect(defaultModels.length).toBeGreaterThan(0);
+    for (const m of defaultModels) expect(registry.get(m.model, m.version).source.kind, m.model).toBe('npm');
     expect(byName.get('audio_models')?.components).toEqual(
       expect.arrayContaining([
         { name: 'clap_extractor', required: true },

@@ -4,10 +4,31 @@ import {
   DependencyError,
   type ComponentContext,
   type FrameAccess,
+  type NpzSchema,
   type ResourceProfile,
 } from '../../../../contracts/index.js';
 import { z } from 'zod';
 import type { ModelAccess } from '../../../../models/index.js';
+
+/** The per-frame axis every core provider's NPZ starts with (N = the provider's own frames). */
+export const FRAME_AXIS_ARRAYS = {
+  frame_indices: {
+    dtype: 'int32',
+    shape: ['N'],
+    description: 'union-domain indices of the frames analysed',
+  },
+  source_frame_indices: {
+    dtype: 'int32',
+    shape: ['N'],
+    description: 'source-domain index of each frame',
+  },
+  times_sec: {
+    dtype: 'float32',
+    shape: ['N'],
+    unit: 'sec',
+    description: 'presentation time of each frame',
+  },
+} as const satisfies NpzSchema['arrays'];
 
 /** `device` config key of a model-calling provider (R-MOD-3); a profile's model mapping overrides it. */
 export const deviceSchema = z

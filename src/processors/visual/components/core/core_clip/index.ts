@@ -7,7 +7,7 @@ import {
 } from '../../../../../contracts/index.js';
 import type { LoadedModel } from '../../../../../models/index.js';
 import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
-import { deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
+import { FRAME_AXIS_ARRAYS, deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
 import { meanStd, sampleRect, type Rect } from '../image-ops.js';
 
 const NAME = 'core_clip';
@@ -104,22 +104,7 @@ export const coreClip: Component<ClipConfig> = {
     file: 'clip.npz',
     schemaVersion: '1.0',
     arrays: {
-      frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'union-domain indices of the frames analysed',
-      },
-      source_frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'source-domain index of each frame',
-      },
-      times_sec: {
-        dtype: 'float32',
-        shape: ['N'],
-        unit: 'sec',
-        description: 'presentation time of each frame',
-      },
+      ...FRAME_AXIS_ARRAYS,
       embeddings: {
         dtype: 'float32',
         shape: ['N', 'D'],

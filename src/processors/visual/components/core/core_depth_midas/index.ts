@@ -6,7 +6,7 @@ import {
   type ComponentResult,
 } from '../../../../../contracts/index.js';
 import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
-import { deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
+import { FRAME_AXIS_ARRAYS, deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
 import { meanStd, sampleRect } from '../image-ops.js';
 
 const NAME = 'core_depth_midas';
@@ -120,22 +120,7 @@ export const coreDepthMidas: Component<DepthConfig> = {
     file: 'depth.npz',
     schemaVersion: '1.0',
     arrays: {
-      frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'union-domain indices of the frames analysed',
-      },
-      source_frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'source-domain index of each frame',
-      },
-      times_sec: {
-        dtype: 'float32',
-        shape: ['N'],
-        unit: 'sec',
-        description: 'presentation time of each frame',
-      },
+      ...FRAME_AXIS_ARRAYS,
       depth_maps: {
         dtype: 'float32',
         shape: ['N', 'H', 'W'],

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
 import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
-import { copySlot, deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
+import {
+  FRAME_AXIS_ARRAYS,
+  copySlot,
+  deviceSchema,
+  modelAccess,
+  ownFrames,
+  runOverFrames,
+} from '../frames.js';
 import { FACEMESH_POINTS } from './facemesh.js';
 import { DEFAULT_FACE_PARAMS, detectFaceLandmarks, type FaceLandmarkArrays } from './faces.js';
 
@@ -61,22 +68,7 @@ export const coreFaceLandmarks: Component<FaceLandmarksConfig> = {
     file: 'face_landmarks.npz',
     schemaVersion: '1.0',
     arrays: {
-      frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'union-domain indices of the frames analysed',
-      },
-      source_frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'source-domain index of each frame',
-      },
-      times_sec: {
-        dtype: 'float32',
-        shape: ['N'],
-        unit: 'sec',
-        description: 'presentation time of each frame',
-      },
+      ...FRAME_AXIS_ARRAYS,
       face_present: { dtype: 'bool', shape: ['N'], description: 'whether the frame has at least one face' },
       face_count: { dtype: 'int32', shape: ['N'], description: 'faces found on the frame (≤ F)' },
       face_mask: {

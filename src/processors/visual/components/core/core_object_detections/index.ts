@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
-import { copySlot, deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
+import {
+  FRAME_AXIS_ARRAYS,
+  copySlot,
+  deviceSchema,
+  modelAccess,
+  ownFrames,
+  runOverFrames,
+} from '../frames.js';
 import { COCO_CLASSES } from './coco-classes.js';
 import type { DetectorName } from './decode.js';
 import { DEFAULT_OBJECT_PARAMS, detectObjects, type ObjectArrays } from './objects.js';
@@ -60,22 +67,7 @@ export const coreObjectDetections: Component<ObjectDetectionsConfig> = {
     file: 'object_detections.npz',
     schemaVersion: '1.0',
     arrays: {
-      frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'union-domain indices of the frames analysed',
-      },
-      source_frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'source-domain index of each frame',
-      },
-      times_sec: {
-        dtype: 'float32',
-        shape: ['N'],
-        unit: 'sec',
-        description: 'presentation time of each frame',
-      },
+      ...FRAME_AXIS_ARRAYS,
       object_count: { dtype: 'int32', shape: ['N'], description: 'detections kept on the frame (≤ K)' },
       object_present: {
         dtype: 'bool',

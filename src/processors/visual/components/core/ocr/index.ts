@@ -2,7 +2,14 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { encodeNpz, nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
-import { copySlot, deviceSchema, modelAccess, ownFrames, runOverFrames } from '../frames.js';
+import {
+  FRAME_AXIS_ARRAYS,
+  copySlot,
+  deviceSchema,
+  modelAccess,
+  ownFrames,
+  runOverFrames,
+} from '../frames.js';
 import { DEFAULT_DB_PARAMS } from './db.js';
 import { DEFAULT_OCR_PARAMS, OCR_MIN_HEIGHT, readText, type OcrArrays, type OcrParams } from './ocr.js';
 import { ctcAlphabet } from './recognise.js';
@@ -91,22 +98,7 @@ export const ocr: Component<OcrConfig> = {
     file: 'ocr.npz',
     schemaVersion: '1.0',
     arrays: {
-      frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'union-domain indices of the frames analysed',
-      },
-      source_frame_indices: {
-        dtype: 'int32',
-        shape: ['N'],
-        description: 'source-domain index of each frame',
-      },
-      times_sec: {
-        dtype: 'float32',
-        shape: ['N'],
-        unit: 'sec',
-        description: 'presentation time of each frame',
-      },
+      ...FRAME_AXIS_ARRAYS,
       text_present: {
         dtype: 'bool',
         shape: ['N'],

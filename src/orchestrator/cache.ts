@@ -85,7 +85,7 @@ export async function adoptCacheHit(
   /** Artifacts to check by size only (their sha256 is then checked by whoever reads them). */
   sizeOnly: (artifact: ArtifactRef) => boolean = () => false,
 ): Promise<ManifestComponent> {
-  // Two at a time: the sha256 checks run on the thread pool, so frame batches verify in parallel.
+  // Two at a time: one file's hashing overlaps the other's reading.
   const artifacts: ArtifactRef[] = [...hit.entry.artifacts];
   for (let i = 0; i < artifacts.length; i += ADOPT_CONCURRENCY) {
     await Promise.all(

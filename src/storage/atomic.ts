@@ -1,4 +1,4 @@
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -190,25 +190,11 @@ export async function commitFile(tempPath: string, path: string): Promise<void> 
   }
 }
 
-/** Files up to this size are hashed whole off the event loop; larger ones are streamed. */
-const WHOLE_FILE_HASH_BYTES = 96 * 1024 * 1024;
-
 /**
- * sha256 (lowercase hex) of a file. Up to 96 MiB (a frame batch) the file is read whole and hashed
- * by WebCrypto on libuv's thread pool, so several files hash in parallel and the event loop stays
- * free; larger files are streamed so they are never held in memory.
+ * sha256 (lowercase hex) of a file, streamed so that memory stays at one chunk whatever the size
+ * (frame batches are sealed several at a time while decoding continues).
  */
 export async function sha256File(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    if (size <= WHOLE_FILE_HASH_BYTES) {
-      const bytes = await handle.readFile();
-      return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
-    }
-  } finally {
-    await handle.close();
-  }
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');

@@ -18,9 +18,7 @@ import {
   validateId,
   type AudioAccess,
   type AudioMetadata,
-  type Component,
   type ComponentModel,
-  type ComponentContext,
   type Manifest,
   type ErrorCode,
   type FramesMetadata,
@@ -33,7 +31,6 @@ import {
   SEGMENTER_VERSION,
   checkDuration,
   checkInputFile,
-  frameAccessFor,
   probeVideo,
   readAudioMetadata,
   readFramesMetadata,
@@ -51,18 +48,13 @@ import {
   verifyManifestArtifacts,
   withLock,
 } from '../storage/index.js';
-import { writeComponentArtifact } from './artifact-writer.js';
+import { applyProfileMapping, blankEntry, mappedModelAccess, runComponent } from './component-runner.js';
 import { adoptCacheHit, findCacheHit, type CacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import type { RunEventListener } from './events.js';
 import { checkAgainstRegistry, loadGraph, topologicalLevels } from './graph.js';
-import {
-  createModelAccess,
-  plannedModelSignature,
-  type ModelAccess,
-  type ModelSystemOptions,
-} from '../models/index.js';
-import { ProfileStore, defaultDatabasePath, type Profile, type ProfileModel } from './profiles.js';
+import { createModelAccess, plannedModelSignature, type ModelSystemOptions } from '../models/index.js';
+import { ProfileStore, defaultDatabasePath, type Profile } from './profiles.js';
 import { runScheduled } from './scheduler.js';
 import { RunStateWriter } from './state.js';
 
@@ -122,39 +114,6 @@ const SEGMENTER_SCHEMA_VERSION = '1.0';
 const SEGMENTER = 'segmenter';
 /** Statuses whose artifacts are results: kept on resume, reusable from the cache. */
 const FINISHED = new Set(['ok', 'empty']);
-
-function blankEntry(
-  name: string,
-  kind: ManifestComponent['kind'],
-  version: string,
-  schemaVersion: string,
-  required: boolean,
-): ManifestComponent {
-  return {
-    name,
-    kind,
-    status: 'skipped',
-    started_at: null,
-    finished_at: null,
-    duration_ms: null,
-    artifacts: [],
-    producer_version: version,
-    schema_version: schemaVersion,
-    device_used: null,
-    batch_size: null,
-    error: null,
-    error_code: null,
-    notes: null,
-    warnings: [],
-    models_used: [],
-    model_signature: null,
-    idempotency_key: null,
-    cache_hit: false,
-    cache_source: null,
-    retries: 0,
-    required,
-  };
-}
 
 /** A stage's outcome before it is recorded: its manifest entry. */
 type StageRunner = (startedAt: Date) => Promise<ManifestComponent>;
@@ -723,44 +682,6 @@ export async function runVideo(request: RunRequest): Promise<RunOutcome> {
   return { runDir, identity, manifest, status };
 }
 
-/**
- * A component's models after the profile's mapping (R-MOD-4): the mapping's device, precision and
- * runtime apply to every model of the component; its model name (and version) replaces the
- * model of a component that loads exactly one.
- */
-function applyProfileMapping(
-  declared: readonly ComponentModel[],
-  override: ProfileModel | undefined,
-): ComponentModel[] {
-  if (!override) return [...declared];
-  return declared.map((m) => ({
-    ...m,
-    ...(declared.length === 1 ? { model: override.model, version: override.version } : {}),
-    device: override.device as NonNullable<ComponentModel['device']>,
-    precision: override.precision,
-  }));
-}
-
-/**
- * The model access a component gets: loads follow its planned mapping (device, precision,
- * version; the model name for a single-model component), so what runs is what was signed.
- */
-function mappedModelAccess(base: ModelAccess, mapping: readonly ComponentModel[]): ModelAccess {
-  return {
-    ...base,
-    load: (name, options = {}) => {
-      const planned =
-        mapping.find((m) => m.model === name) ?? (mapping.length === 1 ? mapping[0] : undefined);
-      return base.load(planned?.model ?? name, {
-        ...options,
-        ...(planned?.version !== undefined ? { version: planned.version } : {}),
-        ...(planned?.device !== undefined ? { device: planned.device } : {}),
-        ...(planned?.precision !== undefined ? { precision: planned.precision } : {}),
-      });
-    },
-  };
-}
-
 function segmenterBlankOf(): ManifestComponent {
   return blankEntry(SEGMENTER, 'segmenter', SEGMENTER_VERSION, SEGMENTER_SCHEMA_VERSION, true);
 }
@@ -783,100 +704,6 @@ async function removeScratch(runDir: string): Promise<void> {
     if (entry.isDirectory() && entry.name.startsWith('_tmp_'))
       await rm(join(runDir, entry.name), { recursive: true, force: true });
   }
-}
-
-interface ComponentRunEnv {
-  store: LocalResultStore;
-  runDir: string;
-  identity: RunIdentity;
-  frames: FramesMetadata;
-  audio: AudioAccess;
-  signal: AbortSignal;
-  emit: RunEventListener;
-  maxRetries: number;
-  fault: { code?: ErrorCode; times?: number; delayMs?: number } | undefined;
-  models: ModelAccess | undefined;
-}
-
-const RETRY_BASE_DELAY_MS = 200;
-/** OOM is handled by the batch policy inside a component (R-BAT-3), not by re-running it whole. */
-const NOT_RETRIED_HERE = new Set<ErrorCode>(['OOM']);
-
-async function runComponent(
-  component: Component,
-  required: boolean,
-  config: unknown,
-  env: ComponentRunEnv,
-): Promise<ManifestComponent> {
-  const startedAt = new Date();
-  const entry = blankEntry(
-    component.name,
-    component.kind,
-    component.version,
-    component.schema.schemaVersion,
-    required,
-  );
-  entry.started_at = startedAt.toISOString();
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      if (env.fault?.delayMs) await new Promise((r) => setTimeout(r, env.fault?.delayMs));
-      if (env.fault?.code && attempt < (env.fault.times ?? 1)) {
-        throw new DataProcessorError(env.fault.code, `injected fault (attempt ${attempt + 1})`);
-      }
-      const ctx: ComponentContext<unknown> = {
-        identity: env.identity,
-        runDir: env.runDir,
-        config,
-        frames: component.budget ? frameAccessFor(env.runDir, env.frames, component.name) : null,
-        audio: env.audio,
-        progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
-        signal: env.signal,
-        ...(env.models ? { models: env.models } : {}),
-      };
-      const ran = await component.run(ctx);
-      // The models a component loaded are what it used, in the NPZ meta as in the manifest.
-      const result = ran.modelsUsed || !env.models ? ran : { ...ran, modelsUsed: env.models.used() };
-      const { ref } = await writeComponentArtifact(
-        env.store,
-        env.runDir,
-        component,
-        env.identity,
-        result,
-        component.knownSymbols?.(ctx) ?? {},
-      );
-      Object.assign(entry, {
-        status: result.status,
-        artifacts: [ref],
-        device_used: result.deviceUsed ?? 'cpu',
-        batch_size: result.batchSize ?? 1,
-        notes: result.notes ?? null,
-        warnings: [...entry.warnings, ...(result.warnings ?? [])],
-        models_used: result.modelsUsed ?? env.models?.used() ?? [],
-        model_signature: modelSignature(result.modelsUsed ?? env.models?.used() ?? []),
-        empty_reason: result.status === 'empty' ? result.emptyReason : null,
-        error: null,
-        error_code: null,
-      });
-      break;
-    } catch (error) {
-      const failure = toDataProcessorError(error);
-      Object.assign(entry, { status: 'error', error: failure.message, error_code: failure.code });
-      // R-ORC-6: logical errors fail fast; transient ones are retried with bounded backoff.
-      if (
-        !failure.retryable ||
-        NOT_RETRIED_HERE.has(failure.code) ||
-        attempt >= env.maxRetries ||
-        env.signal.aborted
-      )
-        break;
-      entry.retries = attempt + 1;
-      entry.warnings = [...entry.warnings, `attempt ${attempt + 1} failed with ${failure.code}; retrying`];
-      await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_DELAY_MS * 2 ** attempt));
-    }
-  }
-  entry.finished_at = new Date().toISOString();
-  entry.duration_ms = Date.now() - startedAt.getTime();
-  return entry;
 }
 
 /** Passes every event through, but progress at most every 200 ms per stage (and always the last). */

@@ -170,20 +170,24 @@ describe('visual core providers through runVideo', () => {
   let manifest: Manifest;
 
   beforeAll(async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store'),
-      videoId: 'vis',
-      runId: 'all',
-      // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
-      storeRawPayload: true,
-      databasePath: join(dir, 'profiles.db'),
-      modelSystem: system,
-      profile: profileOf([...OFFLINE, 'core_clip', 'core_depth_midas'], {
-        core_clip: model('synthetic-clip-vision', '1'),
-        core_depth_midas: model('synthetic-depth', '1'),
-      }),
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store'),
+        videoId: 'vis',
+        runId: 'all',
+        // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
+        storeRawPayload: true,
+        databasePath: join(dir, 'profiles.db'),
+        profile: profileOf([...OFFLINE, 'core_clip', 'core_depth_midas'], {
+          core_clip: model('synthetic-clip-vision', '1'),
+          core_depth_midas: model('synthetic-depth', '1'),
+        }),
+      },
+      {
+        modelSystem: system,
+      },
+    );
     runDir = outcome.runDir;
     manifest = outcome.manifest;
     expect(
@@ -388,15 +392,19 @@ print(json.dumps(hit))
 
 describe('model plans of the model-backed providers', () => {
   const runClip = async (runId: string, models: Record<string, ProfileModel>, components = ['core_clip']) =>
-    runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store-plans'),
-      videoId: 'plans',
-      runId,
-      databasePath: join(dir, 'profiles.db'),
-      modelSystem: system,
-      profile: profileOf(components, models),
-    });
+    runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store-plans'),
+        videoId: 'plans',
+        runId,
+        databasePath: join(dir, 'profiles.db'),
+        profile: profileOf(components, models),
+      },
+      {
+        modelSystem: system,
+      },
+    );
 
   it('auto = cpu here; another model gives a new signature and key; cuda:0 is DEVICE_UNAVAILABLE', async () => {
     const cpu = entry(

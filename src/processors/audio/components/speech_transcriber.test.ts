@@ -2,6 +2,7 @@
 // a temp store, run by ONNX Runtime: the greedy loop against hand-computed expectations, the
 // features against numpy, the empty cases, the _tmp_ handoff, and the privacy rule (a canary in
 // the decoded text never reaches the main NPZ, meta or notes).
+import { memoryScratchSpace, noDependencyInputs } from '../../../contracts/index.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,9 @@ function context(
     audio,
     progress: () => undefined,
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
     models: options.models ?? createModelAccess({ registry, store }),
   };
 }

@@ -21,6 +21,7 @@ import { frameAccessFor, readFramesMetadata } from '../src/segmenter/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { installSynthetic } from './support/models/fixtures.js';
 import { loadNpzWithNumpy, runPythonJson } from './support/numpy.js';
+import { recordingStore } from './support/recording-store.js';
 import { FACE_SAMPLES, FONTS, characterErrorRate, faceSamplePath } from './support/visual.js';
 
 const W = 1280;
@@ -168,6 +169,8 @@ afterAll(async () => {
 describe('visual core providers through runVideo', () => {
   let runDir: string;
   let manifest: Manifest;
+  // Records every write the run asks the store port for (R-ST-4).
+  const recorded = recordingStore(join(dir, 'store'));
 
   beforeAll(async () => {
     const outcome = await runVideo(
@@ -186,6 +189,7 @@ describe('visual core providers through runVideo', () => {
       },
       {
         modelSystem: system,
+        store: recorded,
       },
     );
     runDir = outcome.runDir;
@@ -203,6 +207,48 @@ describe('visual core providers through runVideo', () => {
       ]),
     );
   }, 300_000);
+
+  it('writes nothing outside the store port: every file of the run was written through it', () => {
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else files.push(relative(runDir, join(d, e.name)).split('\\').join('/'));
+      }
+    };
+    walk(runDir);
+    expect(files.length).toBeGreaterThan(10);
+    const outside = files.filter(
+      (f) => !recorded.written.has(f) && ![...recorded.scratchAreas].some((a) => f.startsWith(`${a}/`)),
+    );
+    expect(outside).toEqual([]);
+    // Frames, audio, state, the event log, the handoff and the manifest are among them.
+    for (const f of ['frames_dir/metadata.json', 'run_state.json', 'state_events.jsonl', 'manifest.json'])
+      expect(recorded.written.has(f), f).toBe(true);
+    expect([...recorded.written].some((f) => /^frames_dir\/batch_\d+\.npy$/.test(f))).toBe(true);
+    expect(recorded.written.has('_tmp_ocr/ocr_text.npz')).toBe(true);
+  });
+
+  it('manifest.run.models lists the models each component loaded, with their digests', () => {
+    const models = manifest.run.models as Record<
+      string,
+      { models_used: { model_name: string; weights_digest: string }[] }
+    >;
+    for (const [component, expected] of [
+      ['core_face_landmarks', /blazeface/i],
+      ['core_object_detections', /centernet/i],
+      ['ocr', /paddle|ocr/i],
+    ] as const) {
+      const used = models[component]?.models_used ?? [];
+      expect(used.length, component).toBeGreaterThan(0);
+      expect(
+        used.some((m) => expected.test(m.model_name)),
+        component,
+      ).toBe(true);
+      for (const m of used) expect(m.weights_digest).toMatch(/^sha256:[0-9a-f]{64}$|^[0-9a-f]{64}$/);
+      expect(used).toEqual(entry(manifest, component).models_used);
+    }
+  });
 
   it('finds the photo’s faces on frames that show it and none elsewhere', () => {
     const { arrays } = loadNpzWithNumpy(join(runDir, 'core_face_landmarks', 'face_landmarks.npz'));

@@ -32,7 +32,13 @@ import {
 import { LocalResultStore, sha256File, type ResultStore } from '../storage/index.js';
 import { findCacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
-import { checkAgainstRegistry, loadGraph, topologicalLevels, type GraphGeneration } from './graph.js';
+import {
+  checkAgainstRegistry,
+  loadGraph,
+  topologicalLevels,
+  type ComponentGraph,
+  type GraphGeneration,
+} from './graph.js';
 import { PLAN_VERSION, runPlanSchema, type PlanStage, type RunPlan } from './plan.js';
 import { ProfileStore, defaultDatabasePath, type Profile, type ProfileModel } from './profiles.js';
 
@@ -87,6 +93,8 @@ export interface RunEnvironment {
   runtimes?: Partial<Record<'inprocess' | 'triton', Runtime>>;
   /** The component registry. @defaultValue every registered component */
   components?: readonly Component[];
+  /** The component graph (R-ORC-1). @defaultValue the shipped `docs/component_graph.yaml` */
+  graph?: ComponentGraph;
 }
 
 const SEGMENTER = 'segmenter';
@@ -122,7 +130,7 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
       : withProfileStore(request.databasePath ?? defaultDatabasePath(), (db) =>
           db.resolve(typeof request.profile === 'string' ? request.profile : 'default'),
         );
-  const generation = activeGeneration(profile, registry);
+  const generation = activeGeneration(profile, registry, env.graph ?? loadGraph());
   const byName = new Map(registry.map((c) => [c.name, c]));
   const selected = selectComponents(profile, generation, byName, request.components);
   const present = new Set(selected.map((s) => s.component.name));
@@ -327,8 +335,12 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
 }
 
 /** The active graph generation a profile runs on, checked against the code (R-ORC-1, R-ARC-2). */
-function activeGeneration(profile: Profile, registry: readonly Component[]): GraphGeneration {
-  const generation = loadGraph().get(profile.generation);
+function activeGeneration(
+  profile: Profile,
+  registry: readonly Component[],
+  graph: ComponentGraph,
+): GraphGeneration {
+  const generation = graph.get(profile.generation);
   if (!generation || generation.status !== 'active') {
     throw new DataProcessorError(
       'INPUT_INVALID',
@@ -362,11 +374,25 @@ function selectComponents(
     }
     return component;
   };
-  if (selection === undefined)
-    return profile.components.map((pc) => ({
+  if (selection === undefined) {
+    const listed = profile.components.map((pc) => ({
       component: lookup(pc.name, `Profile ${profile.name}`),
       required: pc.required,
     }));
+    // R-DEP-1: a component whose hard dependency is not in the run could only fail; say so now.
+    const names = new Set(listed.map((l) => l.component.name));
+    for (const { component } of listed) {
+      const lacking = (generation.nodes.get(component.name)?.dependsOn ?? []).filter(
+        (d) => d !== SEGMENTER && !names.has(d),
+      );
+      if (lacking.length > 0)
+        throw new DataProcessorError(
+          'INPUT_INVALID',
+          `Profile ${profile.name} enables ${component.name}, which depends on ${lacking.join(', ')}, not in the profile; add ${lacking.length > 1 ? 'them' : 'it'}.`,
+        );
+    }
+    return listed;
+  }
   if (selection.length === 0)
     throw new DataProcessorError('INPUT_INVALID', '--components names no component.');
   const chosen = new Map<string, Component>();
@@ -523,8 +549,18 @@ export function parseConfig<T>(
 ): T {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
+    const defaults = schema.safeParse({});
+    const known =
+      defaults.success && defaults.data && typeof defaults.data === 'object'
+        ? Object.keys(defaults.data)
+        : [];
     const what = parsed.error.issues
-      .map((i) => `${[section, ...i.path.map(String)].join('.')}: ${i.message}`)
+      .map((i) => {
+        const at = [section, ...i.path.map(String)].join('.');
+        if (i.code === 'unrecognized_keys' && Array.isArray(i.keys))
+          return `unknown key ${(i.keys as string[]).map((k) => `${at}.${k}`).join(', ')} (${section} has: ${known.join(', ')})`;
+        return `${at}: ${i.message}`;
+      })
       .join('; ');
     throw new DataProcessorError('INPUT_INVALID', `Invalid configuration: ${what}.`);
   }
@@ -543,4 +579,7 @@ export function parseConfig<T>(
 
 type ZodLikeResult<T> =
   | { success: true; data: T }
-  | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  | {
+      success: false;
+      error: { issues: { path: PropertyKey[]; message: string; code?: string; keys?: unknown }[] };
+    };

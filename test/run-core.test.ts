@@ -429,3 +429,20 @@ describe('R-BAT-3 record', () => {
     expect(readdirSync(outcome.runDir)).not.toContain('_tmp_segmenter');
   });
 });
+
+describe('error hints', () => {
+  it('every config key a hint tells the user to --set exists, with the right section', async () => {
+    const { ERROR_CODES } = await import('../src/contracts/index.js');
+    const { segmenterConfigSchema } = await import('../src/segmenter/index.js');
+    const named = Object.values(ERROR_CODES).flatMap((e) =>
+      [...e.hint.matchAll(/--set ([a-z_]+)\.([a-z_]+)=/g)].map((m) => [m[1]!, m[2]!] as const),
+    );
+    expect(named.length).toBeGreaterThan(0);
+    const sections: Record<string, object> = {
+      segmenter: segmenterConfigSchema.parse({}),
+      ...Object.fromEntries(COMPONENTS.map((c) => [c.name, c.configSchema.parse({}) as object])),
+    };
+    for (const [section, key] of named)
+      expect(Object.keys(sections[section] ?? {}), `${section}.${key}`).toContain(key);
+  });
+});

@@ -4,6 +4,7 @@ import pc from 'picocolors';
 import type { Command } from 'commander';
 import { runVideo, type RunEvent } from '../orchestrator/index.js';
 import { formatMs, reportError } from './output.js';
+import { checkReadableInput, prepareOutputDirectory } from './paths.js';
 
 interface RunCliOptions {
   platformId?: string;
@@ -122,6 +123,8 @@ export function registerRunCommand(program: Command): void {
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
       try {
+        await checkReadableInput(video);
+        await prepareOutputDirectory(options.out, '--out');
         const outcome = await runVideo({
           videoPath: video,
           storeRoot: options.out,

@@ -10,8 +10,12 @@ export {
   defaultDatabasePath,
   loadProfileSeed,
   parseProfileSeed,
+  parseUserProfile,
+  profileDocument,
+  profileDocumentSchema,
   type Profile,
   type ProfileComponent,
+  type ProfileDocument,
   type ProfileModel,
 } from './profiles.js';
 export type { RunEvent, RunEventListener } from './events.js';

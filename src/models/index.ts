@@ -47,6 +47,7 @@ export {
   cachedSessionCount,
   clearModelSessions,
   createModelAccess,
+  modelSessions,
   loadModel,
   modelSignatureOf,
   plannedModelSignature,
@@ -57,6 +58,12 @@ export {
   type ModelMapping,
   type ModelSystemOptions,
 } from './access.js';
+export {
+  SessionCache,
+  defaultSessionCacheBytes,
+  type SessionCacheOptions,
+  type SessionCacheStats,
+} from './session-cache.js';
 export {
   elementCount,
   float32Tensor,

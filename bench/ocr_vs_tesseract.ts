@@ -13,7 +13,7 @@ import {
   loadOnnxModel,
   packageFile,
   readText,
-} from '../src/processors/visual/components/core/index.js';
+} from '../src/processors/visual/index.js';
 import { characterErrorRate, FONTS, renderTextFrame, type TextLine } from '../test/support/visual.js';
 
 const WIDTH = 1280;

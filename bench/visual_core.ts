@@ -15,7 +15,7 @@ import {
   type LoadedModel,
   readText,
   type Tensor,
-} from '../src/processors/visual/components/core/index.js';
+} from '../src/processors/visual/index.js';
 import { loadModel } from '../src/models/index.js';
 import { composeScene, FACE_SAMPLES, renderTextFrame } from '../test/support/visual.js';
 

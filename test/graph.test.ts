@@ -2,8 +2,13 @@
 // parallelism; these tests keep it and the registered components from drifting apart (R-ARC-2).
 import { describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../src/processors/index.js';
-import { checkAgainstRegistry, loadGraph, parseGraph, topologicalLevels } from '../src/orchestrator/index.js';
-import { PROFILES } from '../src/orchestrator/profiles.js';
+import {
+  PROFILES,
+  checkAgainstRegistry,
+  loadGraph,
+  parseGraph,
+  topologicalLevels,
+} from '../src/orchestrator/index.js';
 
 function codeOf(fn: () => unknown): string {
   try {

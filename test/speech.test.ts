@@ -8,8 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
 import { readNpzFile } from '../src/contracts/index.js';
 import { clearModelSessions, createRegistry } from '../src/models/index.js';
-import { runVideo, type Profile, type RunEvent, type RunOutcome } from '../src/orchestrator/index.js';
-import { loadProfileSeed } from '../src/orchestrator/profiles.js';
+import {
+  loadProfileSeed,
+  runVideo,
+  type Profile,
+  type RunEvent,
+  type RunOutcome,
+} from '../src/orchestrator/index.js';
 import { COMPONENTS } from '../src/processors/index.js';
 import { whiteNoise, writeFloatWav } from './support/audio-signals.js';
 import { ffmpeg, makeTempDir } from './support/media.js';

@@ -15,8 +15,7 @@ import {
   writeSyntheticModel,
   type ModelSystemOptions,
 } from '../src/models/index.js';
-import { runVideo } from '../src/orchestrator/index.js';
-import type { Profile, ProfileModel } from '../src/orchestrator/profiles.js';
+import { runVideo, type Profile, type ProfileModel } from '../src/orchestrator/index.js';
 import { frameAccessFor, readFramesMetadata } from '../src/segmenter/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { installSynthetic } from './support/models/fixtures.js';

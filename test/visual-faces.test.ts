@@ -9,7 +9,7 @@ import {
   type FaceModels,
   loadTfjsGraphModel,
   packageFile,
-} from '../src/processors/visual/components/core/index.js';
+} from '../src/processors/visual/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { decodeRgb, decodeVideoRgb, FACE_SAMPLES, faceSamplePath } from './support/visual.js';
 

@@ -10,7 +10,7 @@ import {
   type LoadedModel,
   loadTfjsGraphModel,
   packageFile,
-} from '../src/processors/visual/components/core/index.js';
+} from '../src/processors/visual/index.js';
 import { composeScene, decodeRgb, FACE_SAMPLES } from './support/visual.js';
 
 const WIDTH = 640;

@@ -10,7 +10,7 @@ import {
   type OcrModels,
   packageFile,
   readText,
-} from '../src/processors/visual/components/core/index.js';
+} from '../src/processors/visual/index.js';
 import { makeTempDir } from './support/media.js';
 import { characterErrorRate, renderTextFrame, type TextLine } from './support/visual.js';
 

@@ -1,7 +1,8 @@
-import { lstat, open, readFile, readdir } from 'node:fs/promises';
+import { lstat, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   AUDIO_DIR,
+  DataProcessorError,
   FRAMES_DIR,
   IDENTITY_KEYS,
   METADATA_FILE,
@@ -162,7 +163,31 @@ function findRawTextKeys(value: unknown, path: string, out: string[]): void {
 }
 
 /** Checks a finished run directory against every rule that can be checked from its files (R-ARC-3). */
+/**
+ * The run directory must exist and be a directory: auditing nothing is a wrong argument
+ * (INPUT_INVALID), not a FAIL report and not an internal error.
+ */
+async function assertAuditable(runDir: string): Promise<void> {
+  const usage = 'audit takes a run directory: <store>/<platform_id>/<video_id>/<run_id>';
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(runDir)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    throw new DataProcessorError('INPUT_INVALID', `${runDir} does not exist; ${usage}.`, {
+      cause: error,
+      details: { path: runDir },
+    });
+  }
+  if (!isDirectory)
+    throw new DataProcessorError('INPUT_INVALID', `${runDir} is not a directory; ${usage}.`, {
+      details: { path: runDir },
+    });
+}
+
 export async function auditRun(runDir: string): Promise<AuditReport> {
+  await assertAuditable(runDir);
   const rules: RuleResult[] = [];
   const files = await listFiles(runDir);
 

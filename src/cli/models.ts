@@ -9,14 +9,17 @@ import {
   type VerifyReport,
 } from '../models/index.js';
 import { reportError } from './output.js';
+import { checkDirectoryOption, prepareOutputDirectory } from './paths.js';
 
 interface CommonOptions {
   json?: boolean;
   modelDir?: string;
 }
 
-function storeOf(options: CommonOptions): ModelStore {
-  return new ModelStore(options.modelDir ?? defaultModelDir());
+async function storeOf(options: CommonOptions): Promise<ModelStore> {
+  const dir = options.modelDir ?? defaultModelDir();
+  await checkDirectoryOption(dir, '--model-dir');
+  return new ModelStore(dir);
 }
 
 /** `--sha256 path=hex` (repeatable), or a bare hex for a single-file model. */
@@ -56,7 +59,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--no-verify', 'do not re-hash files (faster; "verified" is then null)')
     .action(async (options: CommonOptions & { verify: boolean }) => {
       try {
-        const store = storeOf(options);
+        const store = await storeOf(options);
         const rows = [];
         for (const card of createRegistry().list()) {
           const located = await store.locate(card);
@@ -102,7 +105,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--model-dir <dir>', 'model store')
     .action(async (name: string | undefined, options: CommonOptions) => {
       try {
-        const store = storeOf(options);
+        const store = await storeOf(options);
         const registry = createRegistry();
         const reports: VerifyReport[] = [];
         if (name !== undefined) reports.push(await store.verify(await store.resolve(registry.get(name))));
@@ -156,8 +159,9 @@ export function registerModelsCommand(program: Command): void {
     .option('--model-dir <dir>', 'model store')
     .action(async (name: string, options: CommonOptions & { from: string; sha256?: string[] }) => {
       try {
-        const store = storeOf(options);
+        const store = await storeOf(options);
         const card = createRegistry().get(name);
+        await prepareOutputDirectory(store.dir, '--model-dir');
         const located = await store.install(card, options.from, parsePins(options.sha256 ?? [], card));
         const result = {
           type: 'installed',

@@ -12,6 +12,7 @@ import {
 import { tritonRuntime } from '../models/index.js';
 import { runVideo, type RunEvent, type RunRequest } from '../orchestrator/index.js';
 import { formatMs, reportError } from './output.js';
+import { checkReadableInput, prepareOutputDirectory } from './paths.js';
 
 interface RunCliOptions {
   platformId?: string;
@@ -160,6 +161,8 @@ export function registerRunCommand(program: Command): void {
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
       try {
+        await checkReadableInput(video);
+        await prepareOutputDirectory(options.out, '--out');
         const outcome = await runVideo(
           {
             videoPath: video,

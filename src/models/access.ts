@@ -18,6 +18,7 @@ import {
 import type { ModelRegistry } from './registry.js';
 import { createRegistry } from './registry.js';
 import { inprocessRuntime } from './runtimes/inprocess.js';
+import { SessionCache } from './session-cache.js';
 import type { EngineSession, Runtime } from './runtimes/types.js';
 import { ModelStore, type LocatedModel } from './store.js';
 import type { Tensor } from './tensor.js';
@@ -35,6 +36,8 @@ export interface LoadedModel {
   readonly dir: string;
   /** This model's `models_used[]` entry (R-MOD-2). */
   readonly used: ModelUsed;
+  /** Its key in the process-wide session cache: `modelSessions.release(sessionKey)` frees it. */
+  readonly sessionKey: string;
   /**
    * Absolute path of one of the card's files (digest-verified with the model), e.g. a model's
    * `tokenizer.json`. A path the card does not list is CONTRACT_VIOLATION.
@@ -85,27 +88,26 @@ export interface ModelSystemOptions {
   defaultDevice?: DeviceRequest;
 }
 
-interface CachedSession {
-  session: EngineSession;
-  located: LocatedModel;
-}
-
-// One session per (runtime, model, version, device, precision, weights) per process, shared by
-// every access: loading a model costs seconds and its memory should exist once.
-const sessions = new Map<string, Promise<CachedSession>>();
+/**
+ * One session per (runtime, model, version, device, precision, weights) per process, shared by
+ * every access: loading a model costs seconds and its memory should exist once. A memory-bounded
+ * LRU (see session-cache.ts): `modelSessions.configure({ maxBytes })`, `release(key)`, `releaseAll()`.
+ */
+export const modelSessions = new SessionCache();
 
 /** Releases every cached session (tests, and a service between profile changes). */
 export async function clearModelSessions(): Promise<void> {
-  const all = [...sessions.values()];
-  sessions.clear();
-  for (const entry of await Promise.allSettled(all)) {
-    if (entry.status === 'fulfilled') await entry.value.session.dispose();
-  }
+  await modelSessions.releaseAll();
 }
 
 /** Number of cached sessions (observability and tests). */
 export function cachedSessionCount(): number {
-  return sessions.size;
+  return modelSessions.size;
+}
+
+/** Bytes a session is charged in the cache: its files (a remote runtime holds none here). */
+function sessionBytes(runtime: Runtime, located: LocatedModel): number {
+  return runtime.kind === 'inprocess' ? located.files.reduce((sum, f) => sum + f.bytes, 0) : 0;
 }
 
 /** Sorts entries canonically so the signature does not depend on load order. */
@@ -209,17 +211,13 @@ export async function loadModel(
     located.weightsDigest,
     located.dir,
   ].join('|');
-  let entry = sessions.get(key);
-  if (entry === undefined) {
-    entry = (async () => {
-      await store.assertVerified(located);
-      return { session: await runtime.open(located, device, precision), located };
-    })();
-    sessions.set(key, entry);
-    // A failed load must not poison the cache: the next call tries again.
-    entry.catch(() => sessions.delete(key));
-  }
-  const { session, located: opened } = await entry;
+  const bytes = sessionBytes(runtime, located);
+  const open = async (): Promise<EngineSession> => {
+    await store.assertVerified(located);
+    return runtime.open(located, device, precision);
+  };
+  // Opened now, so a model that cannot load fails here; evicted later, it is reopened on use.
+  await modelSessions.open(key, bytes, open);
   const used = usedEntry(card, located.weightsDigest, runtime, device, precision);
   return {
     card,
@@ -228,8 +226,9 @@ export async function loadModel(
     precision,
     device,
     weightsDigest: located.weightsDigest,
-    dir: opened.dir,
+    dir: located.dir,
     used,
+    sessionKey: key,
     filePath(path) {
       const file = located.files.find((f) => f.path === path);
       if (file === undefined)
@@ -241,7 +240,7 @@ export async function loadModel(
     },
     async infer(inputs) {
       checkInputs(card, inputs);
-      return session.infer(inputs);
+      return modelSessions.use(key, bytes, open, (session) => session.infer(inputs));
     },
   };
 }

@@ -48,6 +48,7 @@ export {
   clearModelSessions,
   createModelAccess,
   modelsOf,
+  modelSessions,
   loadModel,
   modelSignatureOf,
   plannedModelSignature,
@@ -58,6 +59,12 @@ export {
   type ModelMapping,
   type ModelSystemOptions,
 } from './access.js';
+export {
+  SessionCache,
+  defaultSessionCacheBytes,
+  type SessionCacheOptions,
+  type SessionCacheStats,
+} from './session-cache.js';
 export {
   elementCount,
   float32Tensor,

@@ -20,12 +20,12 @@ import {
 import { createModelAccess } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
-import { LocalResultStore, type ResultStore } from '../storage/index.js';
+import { LocalResultStore, storeScratchSpace, type ResultStore } from '../storage/index.js';
 import { findCacheHit, type CacheHit } from './cache.js';
 import { modelSystemFor, probeForPlan, type RunEnvironment, type SegmenterStageConfig } from './compile.js';
 import { mappedModelAccess, runComponent } from './component-runner.js';
 import type { RunEventListener } from './events.js';
-import { storeDependencyInputs, storeScratchSpace } from './inputs.js';
+import { storeDependencyInputs } from './inputs.js';
 import { runPlanSchema, type PlanStage, type RunPlan } from './plan.js';
 import { runScheduled } from './scheduler.js';
 import { blankEntryOf, resolveStage, type StageContext } from './stage.js';

@@ -9,7 +9,7 @@ export {
 export { executeRun, type ExecuteOptions, type RunOutcome } from './execute.js';
 export { runPlanSchema, planStageSchema, PLAN_VERSION, type RunPlan, type PlanStage } from './plan.js';
 export { blankEntryOf, resolveStage, type StageContext, type StageCompute } from './stage.js';
-export { storeDependencyInputs, storeScratchSpace } from './inputs.js';
+export { storeDependencyInputs } from './inputs.js';
 export { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 export { findCacheHit, adoptCacheHit, type CacheHit, type CacheSource } from './cache.js';
 export { runScheduled, type ScheduledNode, type SchedulerLimits } from './scheduler.js';
@@ -21,8 +21,12 @@ export {
   defaultDatabasePath,
   loadProfileSeed,
   parseProfileSeed,
+  parseUserProfile,
+  profileDocument,
+  profileDocumentSchema,
   type Profile,
   type ProfileComponent,
+  type ProfileDocument,
   type ProfileModel,
 } from './profiles.js';
 export type { RunEvent, RunEventListener } from './events.js';

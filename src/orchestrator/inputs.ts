@@ -1,49 +1,16 @@
-// What a component reads besides its frames and audio: its dependencies' artifacts (R-DEP-1/2) and
-// the run's scratch (R-PRV-2 handoffs), both through the result store port.
+// What a component reads besides its frames and audio: its dependencies' artifacts (R-DEP-1/2),
+// through the result store port (scratch: `storeScratchSpace` in src/storage).
 import {
   DependencyError,
   checkArrays,
   decodeNpz,
-  encodeNpz,
-  validateId,
   type Component,
   type DependencyInputs,
   type DependencyView,
   type ManifestComponent,
   type NdArray,
-  type RunIdentity,
-  type ScratchSpace,
 } from '../contracts/index.js';
-import { SCRATCH_PREFIX, type ResultStore } from '../storage/index.js';
-
-/** Reads `_tmp_<area>/<file>` NPZs of one run through the store. */
-export function storeScratchSpace(store: ResultStore, runDir: string, identity: RunIdentity): ScratchSpace {
-  const pathOf = (area: string, file: string): string => {
-    validateId('scratch area', area);
-    validateId('scratch file', file);
-    return `${SCRATCH_PREFIX}${area}/${file}`;
-  };
-  return {
-    async writeNpz(area, file, arrays, meta = {}) {
-      const path = pathOf(area, file);
-      await store.writeArtifact(
-        runDir,
-        path,
-        encodeNpz(arrays, {
-          ...meta,
-          platform_id: identity.platform_id,
-          video_id: identity.video_id,
-          run_id: identity.run_id,
-        }),
-      );
-      return path;
-    },
-    async readNpz(area, file) {
-      const bytes = await store.readFile(runDir, pathOf(area, file));
-      return bytes === null ? null : decodeNpz(bytes).arrays;
-    },
-  };
-}
+import type { ResultStore } from '../storage/index.js';
 
 /**
  * A component's view of its dependencies: those of `allowed` whose entry in this run finished

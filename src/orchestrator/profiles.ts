@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ContractViolationError, DataProcessorError, StorageError } from '../contracts/index.js';
+import { ensureDirectorySync } from '../storage/index.js';
+import { loadGraph } from './graph.js';
 
 /** One model a profile maps a component to (R-MOD-4). */
 export const profileModelSchema = z
@@ -45,22 +47,30 @@ export const PROFILES_SEED_PATH = join(
   'profiles.yaml',
 );
 
+/** A profile name: what the seed file and `profiles create|import` accept. */
+export const profileNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    '1–64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit',
+  );
+
+/** The body of one profile, as the seed file and a user's profile document write it. */
+export const profileBodySchema = z
+  .object({
+    description: z.string(),
+    generation: z.string().min(1),
+    components: z
+      .array(z.object({ name: z.string().min(1), required: z.boolean().default(true) }).strict())
+      .min(1),
+    models: z.record(z.string(), profileModelSchema).default({}),
+  })
+  .strict();
+
 const seedSchema = z
   .object({
     version: z.number().int().positive(),
-    profiles: z.record(
-      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-      z
-        .object({
-          description: z.string(),
-          generation: z.string().min(1),
-          components: z
-            .array(z.object({ name: z.string().min(1), required: z.boolean().default(true) }).strict())
-            .min(1),
-          models: z.record(z.string(), profileModelSchema).default({}),
-        })
-        .strict(),
-    ),
+    profiles: z.record(profileNameSchema, profileBodySchema),
   })
   .strict();
 
@@ -157,15 +167,20 @@ export class ProfileStore {
   static open(path: string, seed = loadProfileSeed()): ProfileStore {
     let db: Database.Database;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') {
+        // Not Node's recursive mkdir: it spins forever on a path such as /proc/x/db.sqlite.
+        ensureDirectorySync(dirname(path));
+        if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+          throw Object.assign(new Error('it is a directory; give the path of a database file'), {
+            code: 'EISDIR',
+          });
+      }
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.exec(PROFILE_SCHEMA_SQL);
     } catch (error) {
-      throw new StorageError(`cannot open the profile database ${path}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw databaseOpenError(path, error);
     }
     const store = new ProfileStore(db);
     store.seed(seed);
@@ -221,6 +236,49 @@ export class ProfileStore {
       this.db.prepare('DELETE FROM analysis_profiles WHERE name = ?').run(profile.name);
       this.insert(profile, 'user');
     })();
+  }
+
+  /** Where a profile comes from: `seed` (shipped with the package, read-only) or `user`; null if unknown. */
+  sourceOf(name: string): 'seed' | 'user' | null {
+    const row = this.db.prepare('SELECT source FROM analysis_profiles WHERE name = ?').get(name) as
+      { source: 'seed' | 'user' } | undefined;
+    return row?.source ?? null;
+  }
+
+  /**
+   * Adds a user profile (`profiles create|import`): a shipped profile's name is refused, and an
+   * existing user profile is replaced only when `replace` says so. INPUT_INVALID says which.
+   */
+  addUserProfile(profile: Profile, options: { replace?: boolean } = {}): void {
+    this.db.transaction(() => {
+      if (this.sourceOf(profile.name) === 'user' && options.replace !== true)
+        throw new DataProcessorError(
+          'INPUT_INVALID',
+          `User profile ${profile.name} exists already; replace it explicitly (--force) or choose another name.`,
+        );
+      this.saveUserProfile(profile);
+    })();
+  }
+
+  /** Deletes a user profile. A shipped profile cannot be deleted; an unknown name lists the known ones. */
+  deleteUserProfile(name: string): void {
+    const source = this.sourceOf(name);
+    if (source === 'seed')
+      throw new DataProcessorError(
+        'INPUT_INVALID',
+        `Profile ${name} is built in and cannot be deleted; only user profiles can (${this.userProfileNames().join(', ') || 'there are none'}).`,
+      );
+    if (source === null) this.resolve(name);
+    this.db.prepare("DELETE FROM analysis_profiles WHERE name = ? AND source = 'user'").run(name);
+  }
+
+  /** Names of the profiles users added, sorted. */
+  userProfileNames(): string[] {
+    return (
+      this.db
+        .prepare("SELECT name FROM analysis_profiles WHERE source = 'user' ORDER BY name")
+        .all() as ProfileRow[]
+    ).map((r) => r.name);
   }
 
   /** Profile names, sorted. */
@@ -279,6 +337,79 @@ export class ProfileStore {
   close(): void {
     this.db.close();
   }
+}
+
+/** Turns a better-sqlite3/fs failure to open `path` into the error a user can act on. */
+function databaseOpenError(path: string, error: unknown): DataProcessorError {
+  const code = (error as { code?: unknown }).code;
+  const message = `cannot open the profile database ${path}: ${(error as Error).message}`;
+  // A path that cannot hold a database file is a wrong argument; permissions, a full or read-only
+  // disk are storage trouble that may pass.
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'SQLITE_NOTADB')
+    return new DataProcessorError('INPUT_INVALID', message, { cause: error, details: { path } });
+  return new StorageError(message, { cause: error, details: { path } });
+}
+
+/** One profile as a document: what `profiles export` writes and `profiles import` reads (YAML or JSON). */
+export const profileDocumentSchema = profileBodySchema.extend({ name: profileNameSchema }).strict();
+export type ProfileDocument = z.input<typeof profileDocumentSchema>;
+
+/** The document of a profile (`profiles export`); `parseUserProfile` reads it back to an equal profile. */
+export function profileDocument(profile: Profile): ProfileDocument {
+  return {
+    name: profile.name,
+    description: profile.description,
+    generation: profile.generation,
+    components: profile.components.map((c) => ({ name: c.name, required: c.required })),
+    models: { ...(profile.models ?? {}) },
+  };
+}
+
+/**
+ * Validates a profile a user supplies (`profiles create|import`, `origin` names where it came
+ * from): the seed file's own schema, then the component graph — an active generation, components
+ * that are nodes of it (not the segmenter, which every run has), each listed once, every dependency
+ * enabled too, and `models` only for enabled components. INPUT_INVALID lists every problem.
+ */
+export function parseUserProfile(input: unknown, origin: string, graph = loadGraph()): Profile {
+  const parsed = profileDocumentSchema.safeParse(input);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`);
+    throw new DataProcessorError('INPUT_INVALID', `invalid profile (${origin}): ${what.join('; ')}`);
+  }
+  const profile: Profile = parsed.data;
+  const problems: string[] = [];
+  const generation = graph.get(profile.generation);
+  const active = [...graph.values()].filter((g) => g.status === 'active').map((g) => g.name);
+  if (generation === undefined || generation.status !== 'active') {
+    problems.push(
+      `generation "${profile.generation}" is not an active generation (active: ${active.join(', ')})`,
+    );
+  } else {
+    const names = profile.components.map((c) => c.name);
+    const enabled = new Set(names);
+    const known = [...generation.nodes.values()].filter((n) => n.kind !== 'segmenter').map((n) => n.name);
+    const unknown: string[] = [];
+    for (const [i, name] of names.entries()) {
+      const node = generation.nodes.get(name);
+      if (names.indexOf(name) !== i) problems.push(`component ${name} is listed twice`);
+      else if (node === undefined || node.kind === 'segmenter') unknown.push(JSON.stringify(name));
+      else
+        for (const dependency of node.dependsOn)
+          if (generation.nodes.get(dependency)?.kind !== 'segmenter' && !enabled.has(dependency))
+            problems.push(`component ${name} depends on ${dependency}; enable ${dependency} too`);
+    }
+    if (unknown.length > 0)
+      problems.unshift(
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a component' : 'are not components'} of generation ${generation.name} (known: ${known.join(', ')})`,
+      );
+    for (const component of Object.keys(profile.models ?? {}))
+      if (!enabled.has(component))
+        problems.push(`models.${component} maps a component the profile does not enable`);
+  }
+  if (problems.length > 0)
+    throw new DataProcessorError('INPUT_INVALID', `invalid profile (${origin}): ${problems.join('; ')}`);
+  return profile;
 }
 
 /** The built-in profiles, as the seed file defines them (for docs and graph checks). */

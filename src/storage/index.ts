@@ -13,6 +13,7 @@ export {
   type RemoveStaleTempsOptions,
   type WrittenFile,
 } from './atomic.js';
+export { ensureDirectory, ensureDirectorySync } from './directories.js';
 export { isProcessAlive, withLock, type LockOptions, type LockOwner } from './lock.js';
 export { assertNoSymlinks, assertRunDir, buildRunDir, checkRelativePath, resolveInside } from './paths.js';
 export {
@@ -34,3 +35,4 @@ export {
   verifyManifestArtifacts,
   type ManifestPatch,
 } from './manifest-store.js';
+export { storeScratchSpace } from './scratch.js';

@@ -8,6 +8,8 @@ import { cutDetection } from './components/modules/cut_detection/index.js';
 
 export { coreClip, coreDepthMidas, coreFaceLandmarks, coreObjectDetections, cutDetection, ocr };
 export { OCR_HANDOFF_DIR, OCR_HANDOFF_FILE };
+// The core providers' building blocks (detectors, decoders, model loaders), for tests and benchmarks.
+export * from './components/core/index.js';
 export {
   detectTransitions,
   frameFeatures,

@@ -3,8 +3,7 @@
 // features against numpy, the empty cases, the _tmp_ handoff, and the privacy rule (a canary in
 // the decoded text never reaches the main NPZ, meta or notes).
 import { noDependencyInputs } from '../../../contracts/index.js';
-import { storeScratchSpace } from '../../../orchestrator/index.js';
-import { LocalResultStore } from '../../../storage/index.js';
+import { LocalResultStore, storeScratchSpace } from '../../../storage/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -16,6 +16,7 @@ import {
   type FramesMetadata,
 } from '../contracts/index.js';
 import { fsyncDir, openTempFile, sha256File } from '../storage/index.js';
+import { readFrameSignal } from './frame-signal.js';
 
 export function batchFileName(batchNumber: number): string {
   return `batch_${String(batchNumber).padStart(5, '0')}.npy`;
@@ -325,6 +326,7 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
     width,
     height,
     sourceFps: metadata.source_fps,
+    frameSignal: () => readFrameSignal(runDir, metadata),
     async *batches(batchSize: number): AsyncIterable<FrameBatch> {
       const size = Math.max(1, Math.floor(batchSize));
       for (let start = 0; start < frameIndices.length; start += size) {

@@ -24,11 +24,17 @@ import {
   type FrameSource,
 } from './frame-source.js';
 import { planSeeks } from './seek-plan.js';
+import {
+  FrameSignalCollector,
+  encodeFrameSignal,
+  frameSignalMetadata,
+  writeFrameSignal,
+} from './frame-signal.js';
 import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
-export const SEGMENTER_VERSION = '0.1.0';
+export const SEGMENTER_VERSION = '0.2.0';
 
 /** Size of the `data` chunk of the WAV ffmpeg wrote (walks the RIFF chunks; no decoding). */
 async function wavDataBytes(path: string): Promise<number> {
@@ -161,6 +167,10 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     request.frameSource ?? (seeking ? new FfmpegSeekingFrameSource(seekPlan) : defaultFrameSource());
   const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
   const total = plan.unionSource.length;
+  // The every-frame signal needs every frame decoded: a single pass (a seeking decode skips GOPs).
+  const signal =
+    config.frame_signal && total > 0 && !seeking ? new FrameSignalCollector(timestamps.length) : null;
+  let signalBytes: Uint8Array | null = null;
   let stats;
   try {
     for (const w of writers) await w.open();
@@ -176,9 +186,11 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       memoryLimitMb: config.decode_memory_limit_mb,
       ...(request.signal ? { signal: request.signal } : {}),
       onProgress: (done) => request.onProgress?.(done, total),
+      frameSignal: signal,
     };
     stats =
       total === 0 ? await extractAudioOnly(extractRequest) : await source.extract(extractRequest, writers);
+    signalBytes = signal ? signal.bytes() : null;
     await Promise.all(writers.map((w) => w.commit()));
   } catch (error) {
     await Promise.all(writers.map((w) => w.abort()));
@@ -254,7 +266,11 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
         },
       ]),
     ),
+    frame_signal: signalBytes ? frameSignalMetadata(timestamps.length) : null,
   });
+  const signalRef = signalBytes
+    ? await writeFrameSignal(runDir, encodeFrameSignal(signalBytes, timestamps))
+    : null;
   const framesMetaRef = await writeFileAtomic(join(framesDir, METADATA_FILE), JSON.stringify(metadata));
 
   const audioArtifacts: ArtifactRef[] = [];
@@ -292,6 +308,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     artifacts: [
       ...writer.artifacts(FRAMES_DIR),
       ...buckets.flatMap((b) => b.writer.artifacts(`${FRAMES_DIR}/${b.dir}`)),
+      ...(signalRef ? [signalRef] : []),
       {
         path: `${FRAMES_DIR}/${METADATA_FILE}`,
         type: 'json',

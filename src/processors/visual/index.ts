@@ -10,8 +10,8 @@ export { coreClip, coreDepthMidas, coreFaceLandmarks, coreObjectDetections, cutD
 export { OCR_HANDOFF_DIR, OCR_HANDOFF_FILE };
 export {
   detectTransitions,
-  frameFeatures,
-  transitionScore,
+  thumbsFromRgb,
+  thumbsFromSignal,
   type DetectParams,
   type Detection,
 } from './components/modules/cut_detection/detect.js';

@@ -10,7 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ComponentContext, type NdArray } from '../src/contracts/index.js';
+import {
+  memoryScratchSpace,
+  noDependencyInputs,
+  type ComponentContext,
+  type NdArray,
+} from '../src/contracts/index.js';
 import { cutDetection } from '../src/processors/visual/index.js';
 import { task as detectTask } from '../src/processors/visual/components/modules/cut_detection/detect-task.js';
 import {
@@ -78,6 +83,9 @@ for (const clip of CUT_CLIPS) {
     audio: { hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 },
     progress: () => undefined,
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('cut_detection'),
+    scratch: memoryScratchSpace(),
+    document: null,
   } satisfies ComponentContext<unknown>;
   const started = performance.now();
   const result = await cutDetection.run(ctx);

@@ -11,6 +11,8 @@ import {
   checkArrays,
   encodeNpz,
   type ComponentContext,
+  memoryScratchSpace,
+  noDependencyInputs,
   type ComponentResult,
   type NdArray,
 } from '../src/contracts/index.js';
@@ -52,6 +54,9 @@ async function detect(
     audio: { hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 },
     progress: () => undefined,
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('cut_detection'),
+    scratch: memoryScratchSpace(),
+    document: null,
   } satisfies ComponentContext<unknown>;
   const result = await cutDetection.run(ctx);
   checkArrays(cutDetection.schema, result.arrays, { N: ctx.frames.frameIndices.length });
@@ -258,17 +263,19 @@ describe('cut_detection with use_clip (synthetic CLIP, through runVideo)', () =>
       },
     };
     const run = (runId: string, useClip: boolean) =>
-      runVideo({
-        videoPath: video,
-        storeRoot: join(dir, 'store'),
-        videoId: 'mirror',
-        runId,
-        databasePath: join(dir, 'profiles.db'),
-        modelSystem: system,
-        profile,
-        // Every candidate is "ambiguous" (band 1e6), so CLIP settles each one.
-        config: { components: { cut_detection: { use_clip: useClip, clip_band: 1e6 } } },
-      });
+      runVideo(
+        {
+          videoPath: video,
+          storeRoot: join(dir, 'store'),
+          videoId: 'mirror',
+          runId,
+          databasePath: join(dir, 'profiles.db'),
+          profile,
+          // Every candidate is "ambiguous" (band 1e6), so CLIP settles each one.
+          config: { components: { cut_detection: { use_clip: useClip, clip_band: 1e6 } } },
+        },
+        { modelSystem: system },
+      );
     const plain = await run('plain', false);
     const plainNpz = loadNpzWithNumpy(join(plain.runDir, 'cut_detection', 'cut_detection.npz'));
     expect(plainNpz.arrays.source_cut_frame_indices?.values).toEqual([60, 120]);

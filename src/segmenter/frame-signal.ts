@@ -12,7 +12,7 @@ import {
   type FrameSignalMetadata,
   type FramesMetadata,
 } from '../contracts/index.js';
-import { writeFileAtomic } from '../storage/index.js';
+import type { ResultStore } from '../storage/index.js';
 
 /**
  * The every-frame signal (issue 14): a tiny YUV thumbnail of EVERY source frame, made by the same
@@ -129,26 +129,33 @@ export function frameSignalMetadata(frames: number): FrameSignalMetadata {
 }
 
 /**
- * Writes the signal file at `relativePath` inside the run (the one write path of the signal: route
- * it through a store port by replacing this function) and returns its manifest entry.
+ * Writes the signal file at `relativePath` inside the run through the result store's port (the one
+ * write path of the signal) and returns its manifest entry.
  */
 export async function writeFrameSignal(
+  store: Pick<ResultStore, 'writeArtifact'>,
   runDir: string,
   bytes: Uint8Array,
   relativePath = `${FRAMES_DIR}/${FRAME_SIGNAL_FILE}`,
 ): Promise<ArtifactRef> {
-  const written = await writeFileAtomic(join(runDir, relativePath), bytes);
+  const written = await store.writeArtifact(runDir, relativePath, bytes);
   return { path: relativePath, type: 'npz', sha256: written.sha256, bytes: written.bytes };
 }
 
 /**
- * Reads `frames_dir/frame_signal.npz` of a run as the metadata describes it; null when the
+ * Reads `frames_dir/frame_signal.npz` of a run (its directory, or a locator of run-relative paths)
+ * as the metadata describes it; null when the
  * Segmenter made none. CONTRACT_VIOLATION when the file does not match its metadata.
  */
-export async function readFrameSignal(runDir: string, metadata: FramesMetadata): Promise<FrameSignal | null> {
+export async function readFrameSignal(
+  files: string | ((relativePath: string) => Promise<string>),
+  metadata: FramesMetadata,
+): Promise<FrameSignal | null> {
   const described = metadata.frame_signal;
   if (!described) return null;
-  const { arrays } = await readNpzFile(join(runDir, FRAMES_DIR, described.file));
+  const relativePath = `${FRAMES_DIR}/${described.file}`;
+  const path = typeof files === 'string' ? join(files, relativePath) : await files(relativePath);
+  const { arrays } = await readNpzFile(path);
   const frames = described.frames;
   const { width, height } = described;
   const check = (name: string, shape: number[]): Uint8Array => {

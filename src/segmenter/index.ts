@@ -25,7 +25,14 @@ export {
   type FrameSource,
   type BucketRequest,
 } from './frame-source.js';
-export { readFramesMetadata, readAudioMetadata, frameAccessFor } from './frames-dir.js';
+export {
+  readFramesMetadata,
+  readAudioMetadata,
+  parseFramesMetadata,
+  parseAudioMetadata,
+  frameAccessFor,
+  type FileLocator,
+} from './frames-dir.js';
 export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';
 export {
   FRAME_SIGNAL_WIDTH,

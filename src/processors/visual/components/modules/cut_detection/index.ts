@@ -14,7 +14,7 @@ import type { ModelAccess } from '../../../../../models/index.js';
 import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
 import { runInWorker } from '../../../../../workers/index.js';
 import { CLIP_MODEL, clipInput, l2NormaliseRows } from '../../core/core_clip/index.js';
-import { deviceSchema } from '../../core/frames.js';
+import { deviceSchema, modelAccess } from '../../core/frames.js';
 import {
   DEFAULT_DETECT_PARAMS,
   shotStartPositions,
@@ -315,18 +315,17 @@ export const cutDetection: Component<CutDetectionConfig> = {
     const ambiguous = detection.candidates.filter((c) => c.ratio < sureRatio);
     let modelsUsed: ModelUsed[] | undefined;
     let distances = new Map<number, number>();
-    if (config.use_clip && ctx.models) {
+    if (config.use_clip) {
+      const models = modelAccess(ctx, NAME);
       distances = await clipDistances(
-        ctx.models,
+        models,
         config,
         frames,
         ambiguous,
         detection.candidates,
         positionSource,
       );
-      modelsUsed = ctx.models.used();
-    } else if (config.use_clip) {
-      throw new DependencyError('DEPENDENCY_MISSING', `${NAME} with use_clip needs the model system`);
+      modelsUsed = models.used();
     }
     for (const cut of detection.candidates) {
       const distance = distances.get(cut.position) ?? Number.NaN;

@@ -1,9 +1,12 @@
 // Segmenter speed (R-PERF-1): wall time of the Segmenter (probe + one decode pass writing
 // frames_dir and audio/) over the wall time of `ffmpeg -i X -f null -` on the same file, measured
-// in the same run. Usage: npx tsx bench/segmenter.ts [--long | --gop-skip-only]
+// in the same run; and the cost of the every-frame signal (issue 14): the default Segmenter (with
+// frames_dir/frame_signal.npz) against the same with `frame_signal: false`, in wall time and in
+// the CPU time of the ffmpeg children (steadier than wall time on a shared machine), each as a
+// share of decode-only. Usage: npx tsx bench/segmenter.ts [--long | --gop-skip-only] [--case NAME]
 // (--long adds a 10 min 720p video and the GOP-skipping comparison)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeConfigHash, type RunIdentity } from '../src/contracts/index.js';
 import { COMPONENTS } from '../src/processors/index.js';
@@ -95,10 +98,20 @@ function generate(c: Case): string {
   return path;
 }
 
+/** CPU seconds (user + system) of this process's finished children (/proc/self/stat cutime + cstime). */
+function childCpuSec(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // After "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14.
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+let lastDecodeCpu = 0;
 function decodeOnlyMs(path: string): number {
+  const cpu = childCpuSec();
   const t = performance.now();
   const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', path, '-f', 'null', '-']);
   if (r.status !== 0) throw new Error(String(r.stderr));
+  lastDecodeCpu = childCpuSec() - cpu;
   return performance.now() - t;
 }
 
@@ -138,16 +151,19 @@ async function segmenterMs(
   path: string,
   runDir: string,
   frameSource: FrameSource,
-): Promise<{ ms: number; frames: number; source: number }> {
+  frameSignal = true,
+): Promise<{ ms: number; cpu: number; frames: number; source: number }> {
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
-  const config = segmenterConfigSchema.parse({});
+  const config = segmenterConfigSchema.parse({ frame_signal: frameSignal });
+  const cpu = childCpuSec();
   const budgets = new Map(COMPONENTS.filter((c) => c.budget).map((c) => [c.name, c.budget!]));
   const t = performance.now();
   const probe = await probeVideo(path, { timeoutMs: 60_000, maxFileBytes: 8e9, maxDurationSec: 1200 });
   const result = await runSegmenter({ probe, identity, runDir, budgets, config, frameSource });
   return {
     ms: performance.now() - t,
+    cpu: childCpuSec() - cpu,
     frames: result.frames.total_frames,
     source: result.frames.source_total_frames,
   };
@@ -160,20 +176,33 @@ for (const c of process.argv.includes('--gop-skip-only') ? [] : cases) {
   // Warm the page cache once, then alternate to share any drift.
   decodeOnlyMs(path);
   const decode: number[] = [];
+  const decodeCpu: number[] = [];
   const floor: number[] = [];
   const bySource = new Map<string, number[]>();
+  const signal = { on: [] as number[], off: [] as number[], onCpu: [] as number[], offCpu: [] as number[] };
   let info = { frames: 0, source: 0 };
   const sources: FrameSource[] = [new FfmpegFileFrameSource(), new FfmpegPipeFrameSource()];
-  for (let i = 0; i < 3; i += 1) {
+  const reps = Number(process.env.BENCH_REPS ?? 3);
+  for (let i = 0; i < reps; i += 1) {
     decode.push(decodeOnlyMs(path));
+    decodeCpu.push(lastDecodeCpu);
     floor.push(await filterFloorMs(path));
     for (const source of sources) {
       const s = await segmenterMs(path, runDir, source);
       bySource.set(source.name, [...(bySource.get(source.name) ?? []), s.ms]);
       info = s;
+      if (source instanceof FfmpegFileFrameSource) {
+        signal.on.push(s.ms);
+        signal.onCpu.push(s.cpu);
+      }
     }
+    const off = await segmenterMs(path, runDir, new FfmpegFileFrameSource(), false);
+    signal.off.push(off.ms);
+    signal.offCpu.push(off.cpu);
   }
   const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+  const dc = median(decodeCpu);
+  const pairs = (on: number[], off: number[]): number => median(on.map((v, k) => v - (off[k] ?? 0)));
   const d = median(decode);
   const parts = [...bySource].map(
     ([name, ms]) => `${name} ${(median(ms) / 1000).toFixed(2)} s = ${(median(ms) / d).toFixed(3)}×`,
@@ -181,6 +210,7 @@ for (const c of process.argv.includes('--gop-skip-only') ? [] : cases) {
   const f = median(floor);
   rows.push(
     `${c.name.padEnd(11)} decode-only ${(d / 1000).toFixed(2)} s | ffmpeg filter floor ${(f / 1000).toFixed(2)} s = ${(f / d).toFixed(3)}× | ${parts.join(' | ')} | union ${info.frames}/${info.source} frames`,
+    `${''.padEnd(11)} every-frame signal: segmenter without ${(median(signal.off) / 1000).toFixed(2)} s, with ${(median(signal.on) / 1000).toFixed(2)} s, extra ${(pairs(signal.on, signal.off) / 1000).toFixed(2)} s = ${((100 * pairs(signal.on, signal.off)) / d).toFixed(1)} % of decode-only wall | ffmpeg CPU: decode-only ${dc.toFixed(2)} s, without ${median(signal.offCpu).toFixed(2)} s, with ${median(signal.onCpu).toFixed(2)} s, extra ${pairs(signal.onCpu, signal.offCpu).toFixed(2)} s = ${((100 * pairs(signal.onCpu, signal.offCpu)) / dc).toFixed(1)} % of decode-only CPU (median of ${reps} paired runs)`,
   );
   rmSync(runDir, { recursive: true, force: true });
 }

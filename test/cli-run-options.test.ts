@@ -111,23 +111,14 @@ describe('run --set', () => {
     const r = cli(['run', video, '--out', store, '--video-id', 'v', '--set', 'cut_detection.threshold=0.4']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cut_detection\.threshold/);
-    expect(r.stderr).toMatch(/cut_detection has: .*cut_threshold/);
+    expect(r.stderr).toMatch(/cut_detection has: .*cut_floor/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // one-line error, no stack trace
   });
 
   it('a wrongly typed value exits 2 naming the key and what it expects', () => {
-    const r = cli([
-      'run',
-      video,
-      '--out',
-      store,
-      '--video-id',
-      'v',
-      '--set',
-      'cut_detection.cut_threshold=high',
-    ]);
+    const r = cli(['run', video, '--out', store, '--video-id', 'v', '--set', 'cut_detection.cut_floor=high']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cut_detection\.cut_threshold: .*expected number/);
+    expect(r.stderr).toMatch(/cut_detection\.cut_floor: .*expected number/);
   });
 
   it('a valid value is applied and changes the config hash and only that component’s key', () => {
@@ -156,7 +147,7 @@ describe('run --set', () => {
       '--components',
       'cut_detection,loudness_extractor',
       '--set',
-      'cut_detection.cut_threshold=0.9',
+      'cut_detection.cut_floor=0.9',
       '--json',
     ]);
     expect(base.code, base.stderr).toBe(0);

@@ -67,9 +67,13 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
       string,
       unknown
     >;
-    const npzPaths = manifest.components
+    const allNpz = manifest.components
       .flatMap((c) => c.artifacts.map((a) => a.path))
       .filter((p) => p.endsWith('.npz'));
+    // The Segmenter's every-frame signal is an NPZ of frames_dir (checked with it by the audit),
+    // not a component artifact with an R-NPZ meta.
+    expect(allNpz).toContain('frames_dir/frame_signal.npz');
+    const npzPaths = allNpz.filter((p) => !p.startsWith('frames_dir/'));
     expect(npzPaths.sort()).toEqual([
       'core_face_landmarks/face_landmarks.npz',
       'core_object_detections/object_detections.npz',
@@ -100,7 +104,7 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
 
   it('finds the cuts at the generated frames (±1)', () => {
     const { arrays } = loadNpzWithNumpy(join(runDir, 'cut_detection', 'cut_detection.npz'));
-    const cuts = arrays.cut_frame_indices?.values as number[];
+    const cuts = arrays.source_cut_frame_indices?.values as number[];
     expect(cuts).toHaveLength(truth.cutFrames.length);
     cuts.forEach((c, i) => expect(Math.abs(c - (truth.cutFrames[i] ?? -99))).toBeLessThanOrEqual(1));
     const times = arrays.cut_times_sec?.values as number[];

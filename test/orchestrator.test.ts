@@ -187,7 +187,7 @@ describe('idempotency keys (R-ORC-3)', () => {
       storeRoot: store,
       videoId: 'v',
       runId: 'keys-3',
-      config: { components: { cut_detection: { cut_threshold: 0.35 } } },
+      config: { components: { cut_detection: { cut_floor: 0.02 } } },
     });
     const a = keysOf(first);
     for (const key of Object.values(a)) expect(key).toMatch(/^[0-9a-f]{64}$/);

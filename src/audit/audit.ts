@@ -64,6 +64,7 @@ const ALLOWED_FILES: RegExp[] = [
   /^frames_dir\/batch_\d{5}\.npy$/,
   /^frames_dir\/bucket_h\d+\/batch_\d{5}\.npy$/,
   /^frames_dir\/metadata\.json$/,
+  /^frames_dir\/frame_signal\.npz$/,
   /^audio\/audio\.wav$/,
   /^audio\/metadata\.json$/,
   /^[a-z0-9_]+\/[A-Za-z0-9_.-]+\.npz$/,
@@ -240,7 +241,10 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
   );
 
   // NPZ artifacts.
-  const npzFiles = files.filter((f) => f.endsWith('.npz') && !f.startsWith('_tmp_'));
+  // frames_dir/frame_signal.npz is the Segmenter's (checked with frames_dir below), not a component's.
+  const npzFiles = files.filter(
+    (f) => f.endsWith('.npz') && !f.startsWith('_tmp_') && !f.startsWith(`${FRAMES_DIR}/`),
+  );
   const npz = new Map<string, NpzFile>();
   {
     const failures: string[] = [];
@@ -481,6 +485,29 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       const own = f.metadata[name];
       if (fi && own && Array.from(fi.data as Int32Array).join(',') !== own.frame_indices.join(',')) {
         failures.push(`${file}: frame_indices differ from frames_dir metadata[${name}].frame_indices`);
+      }
+    }
+    // The every-frame signal: one row per source frame (R-SEG-7), planes as metadata says.
+    if (f.frame_signal) {
+      const sig = f.frame_signal;
+      const file = `${FRAMES_DIR}/${sig.file}`;
+      try {
+        const { arrays } = decodeNpz(await readFile(join(runDir, file)));
+        const shapes: Record<string, number[]> = {
+          y: [f.source_total_frames, sig.height, sig.width],
+          u: [f.source_total_frames, sig.height / 2, sig.width / 2],
+          v: [f.source_total_frames, sig.height / 2, sig.width / 2],
+          timestamps_sec: [f.source_total_frames],
+        };
+        if (sig.frames !== f.source_total_frames)
+          failures.push(`frame_signal.frames=${sig.frames}, source_total_frames=${f.source_total_frames}`);
+        for (const [name, shape] of Object.entries(shapes)) {
+          const got = arrays[name]?.shape.join(',');
+          if (got !== shape.join(','))
+            failures.push(`${file}: ${name} is [${got ?? 'missing'}], expected [${shape.join(',')}]`);
+        }
+      } catch (error) {
+        failures.push(`${file}: ${(error as Error).message}`);
       }
     }
     rules.push(

@@ -144,7 +144,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       '--set <section.key=value>',
-      'override one config value, e.g. cut_detection.cut_threshold=0.4 or segmenter.analysis_height=480 (repeatable; value parsed as JSON when it is JSON)',
+      'override one config value, e.g. cut_detection.cut_floor=0.02 or segmenter.analysis_height=480 (repeatable; value parsed as JSON when it is JSON)',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
@@ -256,7 +256,7 @@ export function parseSets(pairs: readonly string[]): NonNullable<RunRequest['con
     if (!match)
       throw new DataProcessorError(
         'INPUT_INVALID',
-        `--set "${pair}" is not section.key=value (e.g. cut_detection.cut_threshold=0.4).`,
+        `--set "${pair}" is not section.key=value (e.g. cut_detection.cut_floor=0.02).`,
       );
     const [, section = '', key = '', raw = ''] = match;
     let value: unknown = raw;

@@ -39,6 +39,24 @@ export interface FrameBatch {
   height: number;
 }
 
+/**
+ * The Segmenter's every-frame signal (`frames_dir/frame_signal.npz`): a yuv420p thumbnail of every
+ * source frame, row i = source frame i (R-SEG-7).
+ */
+export interface FrameSignal {
+  /** Source frames (rows). */
+  frames: number;
+  width: number;
+  height: number;
+  /** Luma `[frames, height, width]`. */
+  y: Uint8Array;
+  /** Chroma `[frames, height/2, width/2]` each. */
+  u: Uint8Array;
+  v: Uint8Array;
+  /** Presentation time of every source frame. */
+  timestampsSec: Float64Array;
+}
+
 /** What a frame-reading component sees: exactly its own frames (R-SEG-3), never a sampling of its own. */
 export interface FrameAccess {
   /** Union-domain indices of this component's frames, ascending. */
@@ -50,6 +68,8 @@ export interface FrameAccess {
   sourceFps: number;
   /** Reads this component's frames in order, `batchSize` at a time. */
   batches(batchSize: number): AsyncIterable<FrameBatch>;
+  /** The every-frame signal, or null when the Segmenter made none (see `frame_signal` in metadata). */
+  frameSignal?(): Promise<FrameSignal | null>;
 }
 
 /** The run's audio track as extracted by the Segmenter (R-SEG-6). */

@@ -52,6 +52,24 @@ export const frameBucketSchema = z
   .strict();
 export type FrameBucket = z.infer<typeof frameBucketSchema>;
 
+/**
+ * The every-frame signal (`frames_dir/frame_signal.npz`): a yuv420p thumbnail of every source
+ * frame from the same decode pass, row i = source frame i (R-SEG-7).
+ */
+export const frameSignalMetadataSchema = z
+  .object({
+    file: z.literal('frame_signal.npz'),
+    /** Rows = source frames (= source_total_frames). */
+    frames: z.number().int().nonnegative(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    pix_fmt: z.literal('yuv420p'),
+    /** The swscale filter that made the thumbnails. */
+    scaler: z.string(),
+  })
+  .strict();
+export type FrameSignalMetadata = z.infer<typeof frameSignalMetadataSchema>;
+
 /** R-SEG-4 `frames_dir/metadata.json`. */
 export const framesMetadataSchema = runIdentitySchema
   .extend({
@@ -92,6 +110,11 @@ export const framesMetadataSchema = runIdentitySchema
     metadata: z.record(z.string(), componentFramesSchema),
     /** R-SEG-5 buckets by name (`h720`); a component's `bucket` names the one it reads. */
     buckets: z.record(z.string(), frameBucketSchema),
+    /**
+     * The every-frame signal; null when none was made (`segmenter.frame_signal: false`, a seeking
+     * decode that skips frames, or no frames decoded at all).
+     */
+    frame_signal: frameSignalMetadataSchema.nullable().default(null),
   })
   .strict();
 export type FramesMetadata = z.infer<typeof framesMetadataSchema>;
@@ -121,4 +144,5 @@ export type AudioMetadata = z.infer<typeof audioMetadataSchema>;
 export const FRAMES_DIR = 'frames_dir';
 export const AUDIO_DIR = 'audio';
 export const METADATA_FILE = 'metadata.json';
+export const FRAME_SIGNAL_FILE = 'frame_signal.npz';
 export const AUDIO_FILE = 'audio.wav';

@@ -41,6 +41,11 @@ export const segmenterConfigSchema = z
     seek_segment_cost_frames: z.number().int().nonnegative().default(300),
     /** At most this many seek segments (each is one short ffmpeg process). */
     seek_max_segments: z.number().int().positive().default(400),
+    /**
+     * The every-frame signal (`frames_dir/frame_signal.npz`, a 32×18 yuv420p thumbnail of every
+     * source frame from the same decode) for frame-exact cut detection; made on single-pass decodes.
+     */
+    frame_signal: z.boolean().default(true),
     /** Decode wall-clock limit: this many seconds per minute of video, at least 120 s. */
     decode_timeout_sec_per_min: z.number().positive().default(120),
   })

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { DataProcessorError, InputError } from '../contracts/index.js';
 import { TEMP_PREFIX } from '../storage/index.js';
 import { inputArgs, isOutOfMemory, lastErrorLine, spawnTool } from './ffmpeg.js';
+import { frameSignalChain, frameSignalOutputArgs } from './frame-signal.js';
 import type { VideoProbe } from './probe.js';
 import type { SeekPlan } from './seek-plan.js';
 
@@ -32,6 +33,11 @@ export interface ExtractRequest {
   memoryLimitMb?: number;
   signal?: AbortSignal;
   onProgress?: (framesDelivered: number) => void;
+  /**
+   * When set, a thumbnail of EVERY decoded source frame travels to `write` (raw yuv420p, see
+   * frame-signal.ts) from the same pass. Single-pass sources only; the seeking source skips frames.
+   */
+  frameSignal?: { readonly write: (chunk: Buffer) => void } | null;
 }
 
 /**
@@ -100,15 +106,19 @@ function scaleChain(width: number, height: number): string {
  * select's `n` counts union frames) and scales them from the source resolution.
  */
 export function filterGraph(
-  request: Pick<ExtractRequest, 'probe' | 'unionSource' | 'width' | 'height' | 'buckets'>,
+  request: Pick<ExtractRequest, 'probe' | 'unionSource' | 'width' | 'height' | 'buckets'> & {
+    frameSignal?: unknown;
+  },
 ): string {
   const { probe, unionSource, buckets } = request;
+  // The every-frame signal branches off before the union's select: `[sig]` sees every frame.
+  const signal = request.frameSignal ? `split=2[fsig][fsrc];${frameSignalChain('fsig', 'sig')};[fsrc]` : '';
   const selectUnion =
     unionSource.length < probe.video.frameTimestampsSec.length
       ? `select='${selectExpression(unionSource)}',`
       : '';
   const outputs = 1 + buckets.length;
-  const head = `[0:${probe.video.streamIndex}]${selectUnion}${outputs > 1 ? `split=${outputs}${Array.from({ length: outputs }, (_, i) => `[s${i}]`).join('')}` : 'null[s0]'}`;
+  const head = `[0:${probe.video.streamIndex}]${signal}${selectUnion}${outputs > 1 ? `split=${outputs}${Array.from({ length: outputs }, (_, i) => `[s${i}]`).join('')}` : 'null[s0]'}`;
   const chains = [`[s0]${scaleChain(request.width, request.height)}[out0]`];
   buckets.forEach((bucket, i) => {
     const select =
@@ -263,7 +273,9 @@ export class FfmpegFileFrameSource implements FrameSource {
     const audioTempPath = partialAudioPath(request.audioOutputPath);
     const fds = outputs.flatMap((o) => [...o.fds]);
     const firstFds: number[] = [];
-    let next = 3;
+    // The frame signal, when asked for, is a pipe on fd 3; the batch files' descriptors follow.
+    const signalPipes = request.frameSignal ? 1 : 0;
+    let next = 3 + signalPipes;
     for (const o of outputs) {
       firstFds.push(next);
       next += o.fds.length;
@@ -280,14 +292,17 @@ export class FfmpegFileFrameSource implements FrameSource {
       '-filter_complex_script',
       filterScriptPath,
       ...fileOutputArgs(outputs, firstFds),
+      ...(signalPipes ? frameSignalOutputArgs('sig', 3) : []),
       ...audioArgs(request.probe, audioTempPath),
     ];
     const { child, done } = spawnTool('ffmpeg', args, {
       timeoutMs: request.timeoutMs,
+      extraPipes: signalPipes,
       inheritFds: fds,
       ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
+    if (request.frameSignal) (child.stdio[3] as Readable).on('data', request.frameSignal.write);
     let progressText = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
@@ -352,11 +367,13 @@ export class FfmpegPipeFrameSource implements FrameSource {
       '-filter_complex_script',
       filterScriptPath,
       ...pipeOutputArgs(request.buckets.length),
+      ...(request.frameSignal ? frameSignalOutputArgs('sig', request.buckets.length + 3) : []),
       ...audioArgs(request.probe, audioTempPath),
     ];
+    const signalPipes = request.frameSignal ? 1 : 0;
     const { child, done } = spawnTool('ffmpeg', args, {
       timeoutMs: request.timeoutMs,
-      extraPipes: request.buckets.length,
+      extraPipes: request.buckets.length + signalPipes,
       ...(request.memoryLimitMb ? { memoryLimitMb: request.memoryLimitMb } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
@@ -365,6 +382,8 @@ export class FfmpegPipeFrameSource implements FrameSource {
       child.stdout,
       ...request.buckets.map((_, i) => child.stdio[i + 3] as Readable),
     ];
+    if (request.frameSignal)
+      (child.stdio[request.buckets.length + 3] as Readable).on('data', request.frameSignal.write);
     let received = 0;
     let reported = 0;
     const pump = async (stream: Readable, i: number): Promise<void> => {

@@ -16,6 +16,7 @@ import {
   type FramesMetadata,
 } from '../contracts/index.js';
 import { sha256File, type StagedFile } from '../storage/index.js';
+import { readFrameSignal } from './frame-signal.js';
 
 export function batchFileName(batchNumber: number): string {
   return `batch_${String(batchNumber).padStart(5, '0')}.npy`;
@@ -348,6 +349,7 @@ export function frameAccessFor(
     width,
     height,
     sourceFps: metadata.source_fps,
+    frameSignal: () => readFrameSignal(locate, metadata),
     async *batches(batchSize: number): AsyncIterable<FrameBatch> {
       const size = Math.max(1, Math.floor(batchSize));
       for (let start = 0; start < frameIndices.length; start += size) {

@@ -34,4 +34,13 @@ export {
   type FileLocator,
 } from './frames-dir.js';
 export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';
+export {
+  FRAME_SIGNAL_WIDTH,
+  FRAME_SIGNAL_HEIGHT,
+  FRAME_SIGNAL_FRAME_BYTES,
+  FrameSignalCollector,
+  encodeFrameSignal,
+  readFrameSignal,
+  writeFrameSignal,
+} from './frame-signal.js';
 export { planSeeks, type SeekPlan, type SeekSegment } from './seek-plan.js';

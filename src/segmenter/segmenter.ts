@@ -24,11 +24,17 @@ import {
   type FrameSource,
 } from './frame-source.js';
 import { planSeeks } from './seek-plan.js';
+import {
+  FrameSignalCollector,
+  encodeFrameSignal,
+  frameSignalMetadata,
+  writeFrameSignal,
+} from './frame-signal.js';
 import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
-export const SEGMENTER_VERSION = '0.1.0';
+export const SEGMENTER_VERSION = '0.2.0';
 
 /** The Segmenter's scratch area (`_tmp_segmenter/`: the ffmpeg filter script). */
 const SCRATCH_AREA = 'segmenter';
@@ -176,6 +182,10 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
   const audioFile = probe.audio ? await store.openStagedFile(runDir, `${AUDIO_DIR}/${AUDIO_FILE}`) : null;
   const audioPath = audioFile?.path ?? null;
   const total = plan.unionSource.length;
+  // The every-frame signal needs every frame decoded: a single pass (a seeking decode skips GOPs).
+  const signal =
+    config.frame_signal && total > 0 && !seeking ? new FrameSignalCollector(timestamps.length) : null;
+  let signalBytes: Uint8Array | null = null;
   let stats;
   try {
     for (const w of writers) await w.open();
@@ -191,9 +201,11 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       memoryLimitMb: config.decode_memory_limit_mb,
       ...(request.signal ? { signal: request.signal } : {}),
       onProgress: (done) => request.onProgress?.(done, total),
+      frameSignal: signal,
     };
     stats =
       total === 0 ? await extractAudioOnly(extractRequest) : await source.extract(extractRequest, writers);
+    signalBytes = signal ? signal.bytes() : null;
     await Promise.all(writers.map((w) => w.commit()));
   } catch (error) {
     await Promise.all([...writers.map((w) => w.abort()), audioFile?.abort()]);
@@ -269,7 +281,11 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
         },
       ]),
     ),
+    frame_signal: signalBytes ? frameSignalMetadata(timestamps.length) : null,
   });
+  const signalRef = signalBytes
+    ? await writeFrameSignal(store, runDir, encodeFrameSignal(signalBytes, timestamps))
+    : null;
   const framesMetaRef = await store.writeArtifact(
     runDir,
     `${FRAMES_DIR}/${METADATA_FILE}`,
@@ -310,6 +326,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     artifacts: [
       ...writer.artifacts(FRAMES_DIR),
       ...buckets.flatMap((b) => b.writer.artifacts(`${FRAMES_DIR}/${b.dir}`)),
+      ...(signalRef ? [signalRef] : []),
       {
         path: `${FRAMES_DIR}/${METADATA_FILE}`,
         type: 'json',

@@ -12,8 +12,8 @@ export { OCR_HANDOFF_DIR, OCR_HANDOFF_FILE };
 export * from './components/core/index.js';
 export {
   detectTransitions,
-  frameFeatures,
-  transitionScore,
+  thumbsFromRgb,
+  thumbsFromSignal,
   type DetectParams,
   type Detection,
 } from './components/modules/cut_detection/detect.js';

@@ -5,8 +5,21 @@ import { coreFaceLandmarks } from './components/core/core_face_landmarks/index.j
 import { coreObjectDetections } from './components/core/core_object_detections/index.js';
 import { OCR_HANDOFF_DIR, OCR_HANDOFF_FILE, ocr } from './components/core/ocr/index.js';
 import { cutDetection } from './components/modules/cut_detection/index.js';
+import { emotionFace } from './components/modules/emotion_face/index.js';
+import { highLevelSemantic } from './components/modules/high_level_semantic/index.js';
+import { shotQuality } from './components/modules/shot_quality/index.js';
 
-export { coreClip, coreDepthMidas, coreFaceLandmarks, coreObjectDetections, cutDetection, ocr };
+export {
+  coreClip,
+  coreDepthMidas,
+  coreFaceLandmarks,
+  coreObjectDetections,
+  cutDetection,
+  emotionFace,
+  highLevelSemantic,
+  ocr,
+  shotQuality,
+};
 export { OCR_HANDOFF_DIR, OCR_HANDOFF_FILE };
 export {
   detectTransitions,
@@ -24,4 +37,7 @@ export const visualComponents: readonly Component[] = [
   coreClip,
   coreDepthMidas,
   cutDetection,
+  shotQuality,
+  emotionFace,
+  highLevelSemantic,
 ];

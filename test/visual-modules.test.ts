@@ -334,7 +334,7 @@ print(json.dumps({'worst': worst, 'frames': int(len(z['frame_indices']))}))
           runId,
           useCache: false,
           databasePath: join(dir, 'profiles.db'),
-          profile: profileOf(['high_level_semantic'], SYNTHETIC_MODELS),
+          profile: profileOf(['cut_detection', 'core_clip', 'high_level_semantic'], SYNTHETIC_MODELS),
           config: { components: { high_level_semantic: { labels, template: '{}' } } },
         },
         { modelSystem: system },

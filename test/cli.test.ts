@@ -23,7 +23,7 @@ function cli(
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     env: { ...env, NO_COLOR: '1' },
-    timeout: 180_000,
+    timeout: 400_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

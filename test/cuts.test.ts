@@ -24,7 +24,7 @@ import {
   type ModelSystemOptions,
 } from '../src/models/index.js';
 import { runVideo } from '../src/orchestrator/index.js';
-import type { Profile } from '../src/orchestrator/profiles.js';
+import type { Profile } from '../src/orchestrator/index.js';
 import { cutDetection } from '../src/processors/visual/index.js';
 import { frameAccessFor, readFramesMetadata } from '../src/segmenter/index.js';
 import { CUT_CLIPS, cutF1, makeCutClip, type CutClip } from './support/cut-clips.js';

@@ -32,18 +32,23 @@ describe('run state files', () => {
       'core_face_landmarks',
       'core_object_detections',
       'cut_detection',
+      'emotion_face',
       'loudness_extractor',
       'ocr',
       'segmenter',
+      'shot_quality',
       'tempo_extractor',
     ]);
     // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly.
     for (const [stage, s] of Object.entries(checkpoint.stages))
       expect(
-        ['core_face_landmarks', 'core_object_detections', 'ocr'].includes(stage) ? ['ok', 'empty'] : ['ok'],
+        ['core_face_landmarks', 'core_object_detections', 'ocr', 'emotion_face'].includes(stage)
+          ? ['ok', 'empty']
+          : ['ok'],
         stage,
       ).toContain(s.status);
     expect(checkpoint.stages.core_face_landmarks?.status).toBe('empty');
+    expect(checkpoint.stages.emotion_face?.status).toBe('empty');
     const events = readFileSync(join(runDir, 'state_events.jsonl'), 'utf8')
       .trim()
       .split('\n')

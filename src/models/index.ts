@@ -75,9 +75,14 @@ export {
   type TensorData,
   type TensorDtype,
 } from './tensor.js';
+export { ClipTokenizer, bytesToUnicode, type TokenBatch } from './clip-tokenizer.js';
 export {
+  SYNTHETIC_CLIP_TEXT_COLOURS,
   SYNTHETIC_KINDS,
   buildSyntheticModel,
+  syntheticClipColourEmbedding,
+  syntheticClipTextTokenizerJson,
+  syntheticClipTextVocab,
   syntheticClapWeight,
   syntheticClipWeight,
   syntheticWhisperEncoderScale,

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelCard, TensorSpec } from './card.js';
 import { EXTERNAL_CARDS } from './cards/external.js';
+import { CLIP_END, CLIP_START, bytesToUnicode } from './clip-tokenizer.js';
 
 const { onnx } = onnxProto;
 type IValueInfoProto = OnnxTypes.IValueInfoProto;
@@ -12,6 +13,7 @@ type IGraphProto = OnnxTypes.IGraphProto;
 /** The models a synthetic stand-in exists for. */
 export const SYNTHETIC_KINDS = [
   'clip-vision',
+  'clip-text',
   'depth',
   'clap-audio',
   'whisper-encoder',
@@ -32,6 +34,76 @@ export interface SyntheticModel {
  */
 export function syntheticClipWeight(c: number, j: number): number {
   return ((((c + 1) * (j + 1)) % 7) - 3) / 4;
+}
+
+/**
+ * The words the synthetic CLIP text stand-in knows, with the RGB colour (0..255) each stands for.
+ * Its `text_embeds` of a text is the sum, over the text's tokens, of a row per token: for these
+ * words the synthetic CLIP vision embedding of a flat frame of that colour (so a flat red frame's
+ * embedding is parallel to "red"'s), zero for every other token. Cosine similarity of the two
+ * stand-ins therefore ranks colour words by how close a frame's mean colour is to theirs.
+ */
+export const SYNTHETIC_CLIP_TEXT_COLOURS: Readonly<Record<string, readonly [number, number, number]>> = {
+  red: [255, 0, 0],
+  green: [0, 255, 0],
+  blue: [0, 0, 255],
+  white: [255, 255, 255],
+  black: [0, 0, 0],
+  yellow: [255, 255, 0],
+};
+
+/** The synthetic CLIP vision embedding (not normalised) of a flat frame of colour `rgb`, `dim` values. */
+export function syntheticClipColourEmbedding(rgb: readonly number[], dim = 512): Float32Array {
+  const vision = EXTERNAL_CARDS.find((c) => c.name === 'clip-vit-b32-vision')?.preprocessing;
+  const mean = vision?.mean ?? [0, 0, 0];
+  const std = vision?.std ?? [1, 1, 1];
+  const v = [0, 1, 2].map((c) => ((rgb[c] ?? 0) / 255 - (mean[c] ?? 0)) / (std[c] ?? 1));
+  return Float32Array.from({ length: dim }, (_, j) =>
+    v.reduce((acc, x, c) => acc + x * syntheticClipWeight(c, j), 0),
+  );
+}
+
+/**
+ * The synthetic CLIP text tokenizer's vocabulary and merges: the two specials, the 256 byte
+ * symbols with and without `</w>`, and right-to-left merges that build each colour word whole
+ * (`e d</w>` → `ed</w>`, `r ed</w>` → `red</w>`), so no merge can split another word.
+ */
+export function syntheticClipTextVocab(): { vocab: string[]; merges: [string, string][] } {
+  const bytes = bytesToUnicode();
+  const vocab = [CLIP_START, CLIP_END, ...bytes, ...bytes.map((b) => `${b}</w>`)];
+  const merges: [string, string][] = [];
+  const seen = new Set(vocab);
+  for (const word of Object.keys(SYNTHETIC_CLIP_TEXT_COLOURS)) {
+    let suffix = `${word.at(-1) ?? ''}</w>`;
+    for (let i = word.length - 2; i >= 0; i--) {
+      const merged = `${word[i] ?? ''}${suffix}`;
+      if (!seen.has(merged)) {
+        merges.push([word[i] ?? '', suffix]);
+        vocab.push(merged);
+        seen.add(merged);
+      }
+      suffix = merged;
+    }
+  }
+  return { vocab, merges };
+}
+
+/** The synthetic CLIP text stand-in's `tokenizer.json` (the subset of the Hugging Face format ClipTokenizer reads). */
+export function syntheticClipTextTokenizerJson(): string {
+  const { vocab, merges } = syntheticClipTextVocab();
+  return `${JSON.stringify({
+    version: '1.0',
+    added_tokens: [
+      { id: 0, content: CLIP_START, special: true },
+      { id: 1, content: CLIP_END, special: true },
+    ],
+    model: {
+      type: 'BPE',
+      end_of_word_suffix: '</w>',
+      vocab: Object.fromEntries(vocab.map((t, id) => [t, id])),
+      merges: merges.map(([a, b]) => `${a} ${b}`),
+    },
+  })}\n`;
 }
 
 /**
@@ -209,6 +281,47 @@ function buildGraph(kind: SyntheticKind, real: ModelCard): IGraphProto {
       ],
     };
   }
+  if (kind === 'clip-text') {
+    const ids = real.inputs[0];
+    const mask = real.inputs[1];
+    if (ids === undefined || mask === undefined) throw new Error(`card ${real.name} has no signature`);
+    const embed = output.shape[1] as number;
+    const { vocab } = syntheticClipTextVocab();
+    const table = new Float32Array(vocab.length * embed);
+    vocab.forEach((token, id) => {
+      const colour = SYNTHETIC_CLIP_TEXT_COLOURS[token.replace(/<\/w>$/, '')];
+      if (token.endsWith('</w>') && colour)
+        table.set(syntheticClipColourEmbedding(colour, embed), id * embed);
+    });
+    return {
+      name: 'synthetic_clip_text',
+      input: [valueInfo(ids), valueInfo(mask)],
+      output: [valueInfo(output)],
+      initializer: [
+        floatInitializer('T', [vocab.length, embed], table),
+        int64Initializer('last', [2]),
+        int64Initializer('tokens', [1]),
+      ],
+      node: [
+        // Σ_s mask[n, s] · T[input_ids[n, s]]  →  [N, embed]
+        { opType: 'Gather', input: ['T', ids.name], output: ['rows'] },
+        {
+          opType: 'Cast',
+          input: [mask.name],
+          output: ['maskF'],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: F }],
+        },
+        { opType: 'Unsqueeze', input: ['maskF', 'last'], output: ['mask3'] },
+        { opType: 'Mul', input: ['rows', 'mask3'], output: ['masked'] },
+        {
+          opType: 'ReduceSum',
+          input: ['masked', 'tokens'],
+          output: [output.name],
+          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+        },
+      ],
+    };
+  }
   if (kind === 'clap-audio') {
     const bins = input.shape[3] as number;
     const embed = output.shape[1] as number;
@@ -320,6 +433,7 @@ function buildGraph(kind: SyntheticKind, real: ModelCard): IGraphProto {
 
 const STANDS_FOR: Record<SyntheticKind, string> = {
   'clip-vision': 'clip-vit-b32-vision',
+  'clip-text': 'clip-vit-b32-text',
   depth: 'depth-anything-v2-small',
   'clap-audio': 'clap-htsat-unfused-audio',
   'whisper-encoder': 'whisper-tiny-encoder',
@@ -342,6 +456,8 @@ export function buildSyntheticModel(kind: SyntheticKind): SyntheticModel {
   // The decoder ships its tokenizer, as the real one does.
   if (kind === 'whisper-decoder')
     files['tokenizer.json'] = new TextEncoder().encode(syntheticWhisperTokenizerJson());
+  if (kind === 'clip-text')
+    files['tokenizer.json'] = new TextEncoder().encode(syntheticClipTextTokenizerJson());
   const outputs = kind === 'whisper-decoder' ? graphOutputs(graph, real) : real.outputs;
   const card: ModelCard = {
     ...real,

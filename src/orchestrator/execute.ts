@@ -248,7 +248,12 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
   // R-ORC-1/2: every stage once what it reads is done; a stage whose hard dependency failed or was
   // skipped is skipped; after a required failure nothing new starts (fail-fast).
   await runScheduled(
-    plan.stages.map((s) => ({ name: s.name, dependsOn: s.depends_on, memoryMb: s.memory_mb })),
+    // Optional inputs that are in the run finish before their reader starts (R-DEP-2).
+    plan.stages.map((s) => ({
+      name: s.name,
+      dependsOn: [...s.depends_on, ...s.optional_inputs],
+      memoryMb: s.memory_mb,
+    })),
     { maxParallel: settings.max_parallel_components, memoryBudgetMb: settings.memory_budget_mb },
     async ({ name }) => {
       const stage = stageByName.get(name) as PlanStage;

@@ -41,6 +41,34 @@ export const EXTERNAL_CARDS: readonly ModelCard[] = [
     synthetic: false,
   },
   {
+    name: 'clip-vit-b32-text',
+    version: 'openai-1.0',
+    task: 'text_embedding',
+    engine: 'onnx',
+    precision: 'fp32',
+    entry: 'text_model.onnx',
+    files: [unpinned('text_model.onnx'), unpinned('tokenizer.json')],
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', shape: ['N', 'S'] },
+      { name: 'attention_mask', dtype: 'int64', shape: ['N', 'S'] },
+    ],
+    outputs: [{ name: 'text_embeds', dtype: 'float32', shape: ['N', 512] }],
+    preprocessing: {
+      kind: 'text',
+      tokenizer:
+        'CLIP byte-level BPE (tokenizer.json: model.vocab, model.merges, end-of-word suffix </w>); NFC, whitespace collapsed, lower case; <|startoftext|> … <|endoftext|>, padded with <|endoftext|>',
+      maxTokens: 77,
+      notes:
+        'the text tower of clip-vit-b32-vision: text_embeds is the projected (not normalised) embedding in the same space as image_embeds; L2-normalise for cosine similarity',
+    },
+    licence: { weights: 'MIT', notes: 'openai/clip-vit-base-patch32 (text tower, with the tokenizer)' },
+    source: {
+      kind: 'external',
+      url: 'https://huggingface.co/Xenova/clip-vit-base-patch32 (onnx/text_model.onnx, tokenizer.json)',
+    },
+    synthetic: false,
+  },
+  {
     name: 'depth-anything-v2-small',
     version: '2.0',
     task: 'depth_estimation',

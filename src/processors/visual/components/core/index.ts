@@ -17,10 +17,13 @@ export {
   meanStd,
   nonMaxSuppression,
   sampleRect,
+  sampleRotatedSquare,
   toSource,
   type Normalisation,
   type Rect,
+  type RotatedSquare,
 } from './image-ops.js';
+export type { InferModel } from './model-types.js';
 export {
   DEFAULT_FACE_PARAMS,
   detectFaceLandmarks,

@@ -4,4 +4,5 @@ export * from './meta.js';
 export * from './manifest.js';
 export * from './component.js';
 export * from './frames.js';
+export * from './document.js';
 export * from './npz/index.js';

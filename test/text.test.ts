@@ -1,9 +1,10 @@
 // text_processor with the real USE Lite model (TFJS wasm, packaged weights), the real eld detector
 // and emoji-regex. Counts are checked against an independent Python computation (stdlib `re` +
 // `unicodedata`) of the README's definitions; embeddings by paraphrase vs unrelated cosine.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DataProcessorError,
   checkArrays,
@@ -13,6 +14,7 @@ import {
   parseVideoDocument,
   type ComponentContext,
   type ComponentResult,
+  type Manifest,
   type NdArray,
   type RunIdentity,
   type VideoDocument,
@@ -26,8 +28,9 @@ import {
   textProcessor,
   type TextProcessorConfig,
 } from '../src/processors/text/index.js';
-import { makeTempDir } from './support/media.js';
+import { ffmpeg, makeTempDir } from './support/media.js';
 import { loadNpzWithNumpy, runPythonJson } from './support/numpy.js';
+import { FONTS } from './support/visual.js';
 
 afterAll(async () => clearModelSessions());
 
@@ -49,7 +52,7 @@ type Status = 'ok' | 'empty';
 function context(
   document: VideoDocument | null,
   options: { runDir?: string; deps?: Record<string, Status>; config?: Partial<TextProcessorConfig> } = {},
-): ComponentContext<TextProcessorConfig> & Record<string, unknown> {
+): ComponentContext<TextProcessorConfig> {
   const runDir = options.runDir ?? makeTempDir('text-run');
   const deps = options.deps ?? {};
   return {
@@ -64,13 +67,22 @@ function context(
     document,
     inputs: {
       available: () => Object.keys(deps),
-      read: (name: string) => Promise.resolve({ status: deps[name] as Status }),
+      read: (name: string) =>
+        Promise.resolve({
+          name,
+          status: deps[name] as Status,
+          emptyReason: deps[name] === 'empty' ? ('no_speech' as const) : null,
+          meta: {},
+          arrays: {},
+          frameIndices: null,
+          rowsFor: (union: Int32Array) => new Int32Array(union.length).fill(-1),
+        }),
     },
     scratch: {
       writeNpz: (area: string, file: string, arrays: Record<string, NdArray>) => {
         mkdirSync(join(runDir, `_tmp_${area}`), { recursive: true });
         writeFileSync(join(runDir, `_tmp_${area}`, file), encodeNpz(arrays, { producer: 'test' }));
-        return Promise.resolve();
+        return Promise.resolve(`_tmp_${area}/${file}`);
       },
       readNpz: (area: string, file: string) => {
         try {
@@ -480,5 +492,158 @@ describe('VideoDocument contract and privacy', () => {
     (other as { identity: RunIdentity }).identity = { ...identity, video_id: 'w' };
     const b = await textProcessor.run(other);
     expect((b.meta?.payload_summary as { field_hashes: string[] }).field_hashes[0]).not.toBe(hashes[0]);
+  });
+});
+
+// Through the real CLI (`run --document`, dist/): the run core's inputs, scratch and store, the
+// artifact writer, the event log, the manifest, `audit`.
+describe('run --document end to end', () => {
+  const BIN = join(import.meta.dirname, '..', 'bin', 'dataprocessor.js');
+  const dir = makeTempDir('text-e2e');
+  const store = join(dir, 'store');
+  const video = join(dir, 'caption.mp4');
+  const CANARY = 'CANARY-e2e-91b7-walrus';
+  const docPath = join(dir, 'doc.json');
+
+  function cli(args: string[]): { code: number | null; out: string } {
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 300_000,
+    });
+    return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+  }
+  const runDirOf = (runId: string) => join(store, 'local', 'cap', runId);
+  const manifestOf = (runId: string): Manifest =>
+    JSON.parse(readFileSync(join(runDirOf(runId), 'manifest.json'), 'utf8')) as Manifest;
+  const entry = (runId: string, name: string) => manifestOf(runId).components.find((c) => c.name === name);
+  /** Every file of a run, as searchable text: NPZ arrays and meta decoded, the rest as UTF-8. */
+  function runText(runDir: string): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (d: string): void => {
+      for (const name of readdirSync(d)) {
+        const path = join(d, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('.npz'))
+          out.set(
+            path,
+            JSON.stringify(decodeNpz(readFileSync(path)), (_k, v: unknown) =>
+              typeof v === 'bigint' ? String(v) : v,
+            ),
+          );
+        else out.set(path, readFileSync(path, 'utf8'));
+      }
+    };
+    walk(runDir);
+    return out;
+  }
+
+  beforeAll(() => {
+    const caption = join(dir, 'caption.txt');
+    // (no `%`: drawtext expands it and then draws nothing)
+    writeFileSync(caption, 'SUMMER SALE TODAY');
+    ffmpeg([
+      ...['-f', 'lavfi', '-i', 'color=c=white:s=1280x720:r=25:d=6'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=6'],
+      '-vf',
+      `drawtext=fontfile=${FONTS.sansBold}:textfile=${caption}:fontsize=72:fontcolor=black:x=120:y=300`,
+      ...['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', video],
+    ]);
+    writeFileSync(
+      docPath,
+      JSON.stringify({
+        title: `${CANARY} My summer sale video`,
+        description: `${CANARY} Everything half price this week. Visit https://shop.example.com/${CANARY}!`,
+        tags: [CANARY, 'sale'],
+        transcript: `${CANARY} Welcome to the sale.`,
+        comments: [
+          { text: `${CANARY} great deals!`, author: CANARY, likes: 3, published_at: '2024-06-01T10:00:00Z' },
+          { text: 'Is shipping free?', author: 'b', likes: 1, published_at: '2024-06-01T11:00:00Z' },
+        ],
+      } satisfies VideoDocument),
+    );
+  });
+
+  it('a canary in every document field reaches no NPZ, manifest, state file, event log or output; audit passes', () => {
+    const r = cli([
+      'run',
+      video,
+      ...['--out', store, '--video-id', 'cap', '--run-id', 'canary'],
+      ...['--components', 'text_processor', '--document', docPath, '--json'],
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).not.toContain(CANARY);
+    const runDir = runDirOf('canary');
+    expect(entry('canary', 'text_processor')).toMatchObject({ status: 'ok' });
+    const files = runText(runDir);
+    // the raw policy is off: no scratch is left
+    expect([...files.keys()].some((p) => p.includes('_tmp_'))).toBe(false);
+    expect([...files.keys()].some((p) => p.endsWith('state_events.jsonl'))).toBe(true);
+    for (const [path, text] of files) expect(text.includes(CANARY), path).toBe(false);
+    const npz = loadNpzWithNumpy(join(runDir, 'text_processor', 'text_features.npz'));
+    const names = npz.arrays.field_names?.values as string[];
+    const at = (array: string, field: string) =>
+      (npz.arrays[array]?.values as unknown[])[names.indexOf(field)];
+    expect(at('field_empty_reason', 'asr')).toBe('dependency_empty');
+    expect(at('language', 'description')).toBe('en');
+    expect(npz.meta.status).toBe('ok');
+    expect(cli(['audit', runDir]).code).toBe(0);
+  });
+
+  // Needs the scheduler to run optional dependencies first (ORCHESTRATION_AND_CACHING: "Optional
+  // dependencies … run before the reader when they are in the run").
+  it('after a cached visual run the text run still gets the OCR handoff (ocr recomputed, not adopted)', () => {
+    // another document than the canary run's, so text_processor itself is no cache hit
+    const otherDoc = join(dir, 'other.json');
+    writeFileSync(otherDoc, JSON.stringify({ title: 'Another title' } satisfies VideoDocument));
+    const first = cli([
+      'run',
+      video,
+      '--out',
+      store,
+      '--video-id',
+      'cap',
+      '--run-id',
+      'vis',
+      '--components',
+      'ocr',
+    ]);
+    expect(first.code, first.out).toBe(0);
+    const second = cli([
+      'run',
+      video,
+      ...['--out', store, '--video-id', 'cap', '--run-id', 'txt'],
+      ...['--components', 'text_processor,ocr', '--document', otherDoc],
+    ]);
+    expect(second.code, second.out).toBe(0);
+    expect(entry('vis', 'ocr')?.status).toBe('ok');
+    expect(entry('txt', 'text_processor')?.cache_hit).toBe(false);
+    expect(entry('txt', 'ocr')?.cache_hit).toBe(false);
+    const npz = loadNpzWithNumpy(join(runDirOf('txt'), 'text_processor', 'text_features.npz'));
+    const names = npz.arrays.field_names?.values as string[];
+    const at = (array: string) => (npz.arrays[array]?.values as unknown[])[names.indexOf('ocr')];
+    expect(at('field_present')).toBe(true);
+    // the caption, read on every frame, is one distinct string
+    expect(at('item_count')).toBe(1);
+    expect(at('word_count')).toBe(3);
+  });
+
+  it('a run without a document: text_processor is empty with no_text_input, not an error', () => {
+    const r = cli([
+      'run',
+      video,
+      '--out',
+      store,
+      '--video-id',
+      'cap',
+      '--run-id',
+      'nodoc',
+      '--components',
+      'text_processor',
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(entry('nodoc', 'text_processor')).toMatchObject({ status: 'empty' });
+    const { meta } = loadNpzWithNumpy(join(runDirOf('nodoc'), 'text_processor', 'text_features.npz'));
+    expect(meta).toMatchObject({ status: 'empty', empty_reason: 'no_text_input' });
   });
 });

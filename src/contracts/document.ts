@@ -7,9 +7,9 @@ import { InputError } from './errors.js';
  * hand the Text processor (memory, embedding time), well above what platforms allow (YouTube: a
  * 100-character title, a 5,000-byte description, 500 characters of tags).
  */
-export const VIDEO_DOCUMENT_LIMITS = {
-  /** Whole file, before parsing. */
-  maxBytes: 16 * 1024 * 1024,
+export const DOCUMENT_LIMITS = {
+  /** Bytes of the JSON file itself, checked before it is read. */
+  fileBytes: 16 * 1024 * 1024,
   titleChars: 1_000,
   descriptionChars: 50_000,
   tags: 500,
@@ -20,7 +20,7 @@ export const VIDEO_DOCUMENT_LIMITS = {
   authorChars: 200,
 } as const;
 
-const L = VIDEO_DOCUMENT_LIMITS;
+const L = DOCUMENT_LIMITS;
 /** Length in Unicode code points (what users count as characters; `.length` counts UTF-16 units). */
 const codePoints = (s: string): number => {
   let n = 0;
@@ -72,10 +72,10 @@ export interface ParsedVideoDocument {
  * (R-PRV-1: no text of the document in errors or logs).
  */
 export function parseVideoDocument(bytes: Uint8Array): ParsedVideoDocument {
-  if (bytes.byteLength > L.maxBytes)
+  if (bytes.byteLength > L.fileBytes)
     throw new InputError(
       'INPUT_INVALID',
-      `The document is ${bytes.byteLength} bytes; at most ${L.maxBytes} are accepted.`,
+      `The document is ${bytes.byteLength} bytes; at most ${L.fileBytes} are accepted.`,
     );
   let json: unknown;
   try {

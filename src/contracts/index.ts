@@ -6,3 +6,4 @@ export * from './component.js';
 export * from './frames.js';
 export * from './document.js';
 export * from './npz/index.js';
+export * from './document.js';

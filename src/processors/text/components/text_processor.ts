@@ -1,6 +1,5 @@
 import { eld } from 'eld/small';
 import {
-  DataProcessorError,
   nd,
   type Component,
   type ComponentContext,
@@ -10,6 +9,7 @@ import {
   type VideoComment,
   type VideoDocument,
 } from '../../../contracts/index.js';
+import { modelsOf } from '../../../models/index.js';
 import { textProcessorConfigSchema, type TextProcessorConfig } from '../config.js';
 import { EMBEDDING_DIM, SentenceEmbedder, evenlySpaced, l2Normalised, meanVector } from '../embedder.js';
 import { countText, type TextCounts } from '../features.js';
@@ -38,21 +38,7 @@ const METHOD =
   'sentence-packed chunks (≤ max_tokens_per_chunk pieces), field vector = L2-normalised chunk mean, ' +
   'comments embedded one by one (most-liked first) and pooled';
 
-/**
- * The run-core members `text_processor` reads (ComponentContext `document`, `inputs`, `scratch`).
- * Declared here until the run core provides them on every context; absent members mean "none".
- */
-interface TextContext extends ComponentContext<TextProcessorConfig> {
-  document?: VideoDocument | null;
-  inputs?: {
-    available(): string[];
-    read(name: string): Promise<{ status: 'ok' | 'empty' }>;
-  };
-  scratch?: {
-    writeNpz(area: string, file: string, arrays: Record<string, NdArray>): Promise<void>;
-    readNpz(area: string, file: string): Promise<Record<string, NdArray> | null>;
-  };
-}
+type TextContext = ComponentContext<TextProcessorConfig>;
 
 // One unit = one chunk of ≤ 1024 pieces: the sparse ids, the 8 transformer layers' activations.
 const RESOURCES = { memoryMbPerUnit: 16, devices: ['cpu'] as const, minBatch: 1, maxBatch: 32 };
@@ -68,21 +54,20 @@ export const textProcessor: Component<TextProcessorConfig> = {
   processor: 'text',
   version: '0.1.0',
   dependsOn: [],
+  optionalDependsOn: ['ocr', 'speech_transcriber'],
   resources: RESOURCES,
   configSchema: textProcessorConfigSchema,
   models: (config) => [{ model: config.embedding_model, device: 'cpu' }],
   schema: TEXT_FEATURES_SCHEMA,
   knownSymbols: () => ({ F: TEXT_FIELDS.length }),
 
-  async run(context): Promise<ComponentResult> {
-    const ctx = context as TextContext;
+  async run(ctx): Promise<ComponentResult> {
     const config = ctx.config;
-    if (ctx.models === undefined)
-      throw new DataProcessorError('INTERNAL', `${NAME} needs the model system (ctx.models)`);
-    const model = await ctx.models.load(config.embedding_model, { device: 'cpu' });
-    const modelsUsed = ctx.models.used();
+    const models = modelsOf(ctx, NAME);
+    const model = await models.load(config.embedding_model, { device: 'cpu' });
+    const modelsUsed = models.used();
     const hasher = new PayloadHasher(config.hash_salt, ctx.identity);
-    const document = ctx.document ?? null;
+    const document = ctx.document;
     if (document === null) {
       return {
         ...emptyResult(config, 'no_text_input'),
@@ -139,12 +124,9 @@ export const textProcessor: Component<TextProcessorConfig> = {
 
 function handoffSource(ctx: TextContext): HandoffSource {
   return {
-    available: () => ctx.inputs?.available() ?? [],
-    status: async (name) => {
-      if (ctx.inputs === undefined) return 'empty';
-      return (await ctx.inputs.read(name)).status;
-    },
-    readNpz: (area, file) => ctx.scratch?.readNpz(area, file) ?? Promise.resolve(null),
+    available: () => ctx.inputs.available(),
+    status: async (name) => (await ctx.inputs.read(name)).status,
+    readNpz: (area, file) => ctx.scratch.readNpz(area, file),
   };
 }
 
@@ -215,8 +197,7 @@ async function embed(
   comments: readonly VideoComment[],
   config: TextProcessorConfig,
 ): Promise<Embedded> {
-  const models = ctx.models;
-  if (models === undefined) throw new DataProcessorError('INTERNAL', 'no model access');
+  const models = modelsOf(ctx, NAME);
   const commentField = TEXT_FIELDS.indexOf('comments');
   const units: { owner: number; comment: number; ids: Int32Array }[] = [];
   const truncated: string[] = [];
@@ -445,11 +426,9 @@ async function writeRawPayload(
   fields: readonly FieldInput[],
   comments: readonly VideoComment[],
 ): Promise<string> {
-  if (ctx.scratch === undefined)
-    throw new DataProcessorError('INTERNAL', `${NAME} needs the run's scratch space for the raw payload`);
   const now = Date.now();
   const days = ctx.config.raw_hard_cap_days;
-  await ctx.scratch.writeNpz(RAW_AREA, RAW_FILE, {
+  return ctx.scratch.writeNpz(RAW_AREA, RAW_FILE, {
     field_names: nd.unicode(fields.map((f) => f.name)),
     field_text: nd.unicode(fields.map((f) => f.text)),
     comment_text: nd.unicode(comments.map((c) => c.text)),
@@ -457,5 +436,4 @@ async function writeRawPayload(
     created_at: nd.unicode([new Date(now).toISOString()], []),
     expires_at: nd.unicode([new Date(now + days * 86_400_000).toISOString()], []),
   });
-  return `_tmp_${RAW_AREA}/${RAW_FILE}`;
 }

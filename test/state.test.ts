@@ -36,11 +36,15 @@ describe('run state files', () => {
       'ocr',
       'segmenter',
       'tempo_extractor',
+      'text_processor',
     ]);
-    // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly.
+    // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly;
+    // without a document text_processor is empty (no_text_input).
     for (const [stage, s] of Object.entries(checkpoint.stages))
       expect(
-        ['core_face_landmarks', 'core_object_detections', 'ocr'].includes(stage) ? ['ok', 'empty'] : ['ok'],
+        ['core_face_landmarks', 'core_object_detections', 'ocr', 'text_processor'].includes(stage)
+          ? ['ok', 'empty']
+          : ['ok'],
         stage,
       ).toContain(s.status);
     expect(checkpoint.stages.core_face_landmarks?.status).toBe('empty');

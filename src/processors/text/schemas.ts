@@ -22,7 +22,7 @@ export const TEXT_FEATURES_SCHEMA: NpzSchema = {
       shape: F,
       description: 'the field’s source was read (a document was given / the OCR or ASR handoff was there)',
     },
-    field_present: { dtype: 'bool', shape: F, description: 'the field has at least one word character' },
+    field_present: { dtype: 'bool', shape: F, description: 'the field has non-blank text' },
     field_empty_reason: {
       dtype: 'unicode',
       shape: F,

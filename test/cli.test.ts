@@ -81,6 +81,7 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
       'loudness_extractor/loudness.npz',
       'ocr/ocr.npz',
       'tempo_extractor/tempo.npz',
+      'text_processor/text_features.npz',
     ]);
     for (const p of npzPaths) {
       const { meta } = loadNpzWithNumpy(join(runDir, p));

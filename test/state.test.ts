@@ -38,11 +38,15 @@ describe('run state files', () => {
       'segmenter',
       'shot_quality',
       'tempo_extractor',
+      'text_processor',
     ]);
-    // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly.
+    // Test patterns have no faces (and maybe no objects or text): those finish `empty`, validly;
+    // without a document text_processor is empty (no_text_input).
     for (const [stage, s] of Object.entries(checkpoint.stages))
       expect(
-        ['core_face_landmarks', 'core_object_detections', 'ocr', 'emotion_face'].includes(stage)
+        ['core_face_landmarks', 'core_object_detections', 'ocr', 'emotion_face', 'text_processor'].includes(
+          stage,
+        )
           ? ['ok', 'empty']
           : ['ok'],
         stage,

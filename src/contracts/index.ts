@@ -4,5 +4,6 @@ export * from './meta.js';
 export * from './manifest.js';
 export * from './component.js';
 export * from './frames.js';
+export * from './document.js';
 export * from './npz/index.js';
 export * from './document.js';

@@ -94,3 +94,4 @@ export {
   type SyntheticKind,
   type SyntheticModel,
 } from './synthetic.js';
+export { UnigramTokenizer, type UnigramVocabulary } from './tokenizers/sentencepiece-unigram.js';

@@ -6,20 +6,25 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../test/support/media.js';
-import { HUMAN_MODELS, OCR_ASSETS } from '../../test/support/models/fixtures.js';
 import { PACKAGED_CARDS } from './cards/packaged.js';
 import {
   builtinCards,
   clearModelSessions,
   createModelAccess,
+  findPackageDir,
   float32Tensor,
   modelCardSchema,
   ModelStore,
   type ModelCard,
 } from './index.js';
 
-const dirOf = (card: ModelCard): string =>
-  card.source.kind === 'npm' && card.source.package.includes('ocr') ? OCR_ASSETS : HUMAN_MODELS;
+/** The card's files in its installed npm package (found independently of the model store). */
+function dirOf(card: ModelCard): string {
+  if (card.source.kind !== 'npm') throw new Error(`${card.name} is not packaged`);
+  const pkg = findPackageDir(card.source.package);
+  if (pkg === null) throw new Error(`${card.source.package} is not installed`);
+  return join(pkg, card.source.dir);
+}
 
 afterAll(async () => {
   await clearModelSessions();
@@ -71,12 +76,42 @@ describe.each(PACKAGED_CARDS.map((c) => [c.name, c] as const))('packaged card %s
           >;
         };
         weightsManifest: { paths: string[] }[];
+        modelTopology?: {
+          node?: {
+            name: string;
+            op: string;
+            input?: string[];
+            attr?: { dtype?: { type: number }; shape?: { shape: { dim: { size: string }[] } } };
+          }[];
+        };
       };
-      const sig = json.signature ?? json.userDefinedMetadata?.signature ?? {};
+      const sig = json.signature ?? json.userDefinedMetadata?.signature;
+      if (sig === undefined) {
+        // A graph without a signature (USE Lite): the inputs are its Placeholder nodes (dtype,
+        // shape), the output the one node nothing consumes.
+        const nodes = json.modelTopology?.node ?? [];
+        // TF DataType enum; TFJS has no int64 and feeds DT_INT64 placeholders as int32.
+        const TF_DTYPES: Record<number, string> = { 1: 'float32', 3: 'int32', 9: 'int32', 10: 'bool' };
+        for (const spec of card.inputs) {
+          const placeholder = nodes.find((n) => n.op === 'Placeholder' && n.name === spec.name);
+          expect(placeholder, `input ${spec.name}`).toBeDefined();
+          expect(TF_DTYPES[placeholder?.attr?.dtype?.type ?? -1]).toBe(spec.dtype);
+          expect(spec.shape.map((d) => (typeof d === 'number' ? d : -1))).toEqual(
+            placeholder?.attr?.shape?.shape.dim.map((d) => Number(d.size)),
+          );
+        }
+        const consumed = new Set(
+          nodes.flatMap((n) => (n.input ?? []).map((i) => i.replace(/^\^|:\d+$/g, ''))),
+        );
+        expect(nodes.filter((n) => !consumed.has(n.name)).map((n) => n.name)).toEqual(
+          card.outputs.map((o) => o.name),
+        );
+      }
       for (const [io, specs] of [
         ['inputs', card.inputs],
         ['outputs', card.outputs],
       ] as const) {
+        if (sig === undefined) break;
         for (const spec of specs) {
           const entry = Object.values(sig[io] ?? {}).find((e) => e.name.replace(/:0$/, '') === spec.name);
           expect(entry, `${io} ${spec.name}`).toBeDefined();

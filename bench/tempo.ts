@@ -2,6 +2,7 @@
 // streaming the WAV, onset envelope, tempo, beats), over ffmpeg's own decode of the same audio
 // (`ffmpeg -i X -f null -`) as a 48 kHz stereo float WAV and as AAC 192k, measured in the same run;
 // median of 3. Usage: npx tsx bench/tempo.ts [--minutes N]   (default 3)
+import { memoryScratchSpace, noDependencyInputs } from '../src/contracts/index.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,9 @@ const context: ComponentContext<TempoExtractorConfig> = {
   audio: { hasAudio: true, wavPath: wav, sampleRate: 48000, channels: 2, durationSec: seconds },
   progress: () => undefined,
   signal: new AbortController().signal,
+  inputs: noDependencyInputs('test'),
+  scratch: memoryScratchSpace(),
+  document: null,
 };
 
 async function tempoSec(): Promise<{ sec: number; bpm: unknown }> {

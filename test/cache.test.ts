@@ -7,14 +7,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
 import type { Manifest, ManifestComponent } from '../src/contracts/index.js';
-import {
-  CLAIMS_DIR,
-  RUN_STATE_FILE,
-  rebuildState,
-  runVideo,
-  type Profile,
-} from '../src/orchestrator/index.js';
-import { readManifest, withLock } from '../src/storage/index.js';
+import { RUN_STATE_FILE, rebuildState, runVideo, type Profile } from '../src/orchestrator/index.js';
+import { CLAIMS_DIR, readManifest, withLock } from '../src/storage/index.js';
+import { componentsWithFaults } from './support/faults.js';
 import { makeShotVideo, makeTempDir } from './support/media.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'dataprocessor.js');
@@ -331,17 +326,21 @@ describe('waiting for another run computing the same artifact (R-ORC-5)', () => 
     const store = join(dir, 'store-wait');
     let claimed!: () => void;
     const segmenterStarted = new Promise<void>((r) => (claimed = r));
-    const slow = runVideo({
-      videoPath: video,
-      profile: SIGNALS,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'w1',
-      faults: { cut_detection: { delayMs: 1500 } },
-      onEvent: (e) => {
-        if (e.type === 'stage_started' && e.stage === 'segmenter') claimed();
+    const slow = runVideo(
+      {
+        videoPath: video,
+        profile: SIGNALS,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'w1',
       },
-    });
+      {
+        components: componentsWithFaults({ cut_detection: { delayMs: 1500 } }),
+        onEvent: (e) => {
+          if (e.type === 'stage_started' && e.stage === 'segmenter') claimed();
+        },
+      },
+    );
     // w1 holds the Segmenter's claim (it is computing it) when w2 starts.
     await segmenterStarted;
     const waiting = runVideo({

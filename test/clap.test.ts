@@ -54,14 +54,18 @@ describe('clap_extractor through runVideo with a synthetic model in a temp store
   beforeAll(async () => {
     await installSynthetic(system.store, system.registry, 'clap-audio');
     video = muxVideo('noise', 12);
-    outcome = await runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store'),
-      videoId: 'v',
-      runId: 'ok',
-      profile: PROFILE,
-      modelSystem: { registry: system.registry, store: system.store },
-    });
+    outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store'),
+        videoId: 'v',
+        runId: 'ok',
+        profile: PROFILE,
+      },
+      {
+        modelSystem: { registry: system.registry, store: system.store },
+      },
+    );
   }, 120_000);
   afterAll(async () => clearModelSessions());
 
@@ -95,14 +99,18 @@ describe('clap_extractor through runVideo with a synthetic model in a temp store
 
   it('records MODEL_NOT_FOUND on clap_extractor when the model is not installed (the run fails: it is required)', async () => {
     const bare = tempModelSystem(['clap-audio']);
-    const failed = await runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store'),
-      videoId: 'v',
-      runId: 'not-installed',
-      profile: PROFILE,
-      modelSystem: { registry: bare.registry, store: bare.store },
-    });
+    const failed = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store'),
+        videoId: 'v',
+        runId: 'not-installed',
+        profile: PROFILE,
+      },
+      {
+        modelSystem: { registry: bare.registry, store: bare.store },
+      },
+    );
     const entry = failed.manifest.components.find((c) => c.name === 'clap_extractor');
     expect(entry).toMatchObject({ status: 'error', error_code: 'MODEL_NOT_FOUND' });
     expect(entry?.error).toMatch(/synthetic-clap-audio/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditRun } from '../src/audit/index.js';
 import { runVideo, type Profile } from '../src/orchestrator/index.js';
+import { componentsWithFaults } from './support/faults.js';
 import { makeShotVideo, makeTempDir } from './support/media.js';
 
 const dir = makeTempDir('orch');
@@ -40,15 +41,17 @@ const optionalCuts: Profile = {
 
 describe('orchestrator error paths', () => {
   it('a required component that fails fails the run, with error and error_code recorded; the run still audits', async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'required-fails',
-      profile: signalsOnly,
-      useCache: false, // the fault must hit a computation, not a cache hit
-      faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'required-fails',
+        profile: signalsOnly,
+        useCache: false, // the fault must hit a computation, not a cache hit
+      },
+      { components: componentsWithFaults({ cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } }) },
+    );
     expect(outcome.status).toBe('error');
     expect(outcome.manifest.run).toMatchObject({ status: 'error', error_code: 'CONTRACT_VIOLATION' });
     const cut = outcome.manifest.components.find((c) => c.name === 'cut_detection');
@@ -65,17 +68,21 @@ describe('orchestrator error paths', () => {
   });
 
   it('after a required failure nothing new starts: the components not yet started are skipped with the reason', async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'fail-fast',
-      useCache: false,
-      // One at a time in topological order (cut_detection, then loudness_extractor), so
-      // loudness_extractor has not started when cut_detection fails.
-      orchestrator: { max_parallel_components: 1 },
-      faults: { cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'fail-fast',
+        useCache: false,
+        // One at a time in topological order (cut_detection, then loudness_extractor), so
+        // loudness_extractor has not started when cut_detection fails.
+        orchestrator: { max_parallel_components: 1 },
+      },
+      {
+        components: componentsWithFaults({ cut_detection: { code: 'CONTRACT_VIOLATION', times: 1 } }),
+      },
+    );
     expect(outcome.status).toBe('error');
     const loudness = outcome.manifest.components.find((c) => c.name === 'loudness_extractor');
     expect(loudness).toMatchObject({ status: 'skipped', artifacts: [], started_at: null });
@@ -85,15 +92,17 @@ describe('orchestrator error paths', () => {
   });
 
   it('an optional component that fails is recorded and the run succeeds', async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'optional-fails',
-      profile: optionalCuts,
-      useCache: false, // the fault must hit a computation, not a cache hit
-      faults: { cut_detection: { code: 'INTERNAL', times: 1 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'optional-fails',
+        profile: optionalCuts,
+        useCache: false, // the fault must hit a computation, not a cache hit
+      },
+      { components: componentsWithFaults({ cut_detection: { code: 'INTERNAL', times: 1 } }) },
+    );
     expect(outcome.status).toBe('ok');
     expect(outcome.manifest.run.status).toBe('ok');
     expect(outcome.manifest.components.find((c) => c.name === 'cut_detection')).toMatchObject({
@@ -105,14 +114,16 @@ describe('orchestrator error paths', () => {
 
   it('a transient error is retried with backoff and the component then succeeds', async () => {
     const started = Date.now();
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'transient',
-      useCache: false, // the fault must hit a computation, not a cache hit
-      faults: { cut_detection: { code: 'STORAGE_IO', times: 1 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'transient',
+        useCache: false, // the fault must hit a computation, not a cache hit
+      },
+      { components: componentsWithFaults({ cut_detection: { code: 'STORAGE_IO', times: 1 } }) },
+    );
     expect(outcome.status).toBe('ok');
     const cut = outcome.manifest.components.find((c) => c.name === 'cut_detection');
     expect(cut).toMatchObject({ status: 'ok', retries: 1, error: null, error_code: null });
@@ -121,15 +132,17 @@ describe('orchestrator error paths', () => {
   });
 
   it('retries are bounded: a transient error that persists ends as that error after maxRetries', async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'persistent',
-      maxRetries: 2,
-      useCache: false, // the fault must hit a computation, not a cache hit
-      faults: { loudness_extractor: { code: 'TIMEOUT', times: 10 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'persistent',
+        maxRetries: 2,
+        useCache: false, // the fault must hit a computation, not a cache hit
+      },
+      { components: componentsWithFaults({ loudness_extractor: { code: 'TIMEOUT', times: 10 } }) },
+    );
     expect(outcome.status).toBe('error');
     expect(outcome.manifest.components.find((c) => c.name === 'loudness_extractor')).toMatchObject({
       status: 'error',
@@ -139,15 +152,17 @@ describe('orchestrator error paths', () => {
   });
 
   it('logical errors are not retried', async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: store,
-      videoId: 'v',
-      runId: 'logical',
-      profile: optionalCuts,
-      useCache: false, // the fault must hit a computation, not a cache hit
-      faults: { cut_detection: { code: 'DEPENDENCY_MISSING', times: 1 } },
-    });
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: store,
+        videoId: 'v',
+        runId: 'logical',
+        profile: optionalCuts,
+        useCache: false, // the fault must hit a computation, not a cache hit
+      },
+      { components: componentsWithFaults({ cut_detection: { code: 'DEPENDENCY_MISSING', times: 1 } }) },
+    );
     expect(outcome.manifest.components.find((c) => c.name === 'cut_detection')).toMatchObject({
       status: 'error',
       error_code: 'DEPENDENCY_MISSING',

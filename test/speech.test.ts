@@ -51,25 +51,29 @@ describe('speech_transcriber through runVideo', () => {
       ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast'],
       ...['-c:a', 'aac', '-b:a', '192k', '-t', '8', video],
     ]);
-    outcome = await runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store'),
-      videoId: 'v',
-      runId: 'speech',
-      profile: PROFILE,
-      // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
-      storeRawPayload: true,
-      config: {
-        components: {
-          speech_transcriber: {
-            encoder_model: 'synthetic-whisper-encoder',
-            decoder_model: 'synthetic-whisper-decoder',
+    outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store'),
+        videoId: 'v',
+        runId: 'speech',
+        profile: PROFILE,
+        // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
+        storeRawPayload: true,
+        config: {
+          components: {
+            speech_transcriber: {
+              encoder_model: 'synthetic-whisper-encoder',
+              decoder_model: 'synthetic-whisper-decoder',
+            },
           },
         },
       },
-      modelSystem: { registry: system.registry, store: system.store },
-      onEvent: (e) => events.push(e),
-    });
+      {
+        modelSystem: { registry: system.registry, store: system.store },
+        onEvent: (e) => events.push(e),
+      },
+    );
   }, 120_000);
   afterAll(async () => clearModelSessions());
 

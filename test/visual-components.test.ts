@@ -21,6 +21,7 @@ import { frameAccessFor, readFramesMetadata } from '../src/segmenter/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { installSynthetic } from './support/models/fixtures.js';
 import { loadNpzWithNumpy, runPythonJson } from './support/numpy.js';
+import { recordingStore, type RecordingStore } from './support/recording-store.js';
 import { FACE_SAMPLES, FONTS, characterErrorRate, faceSamplePath } from './support/visual.js';
 
 const W = 1280;
@@ -168,22 +169,30 @@ afterAll(async () => {
 describe('visual core providers through runVideo', () => {
   let runDir: string;
   let manifest: Manifest;
+  // Records every write the run asks the store port for (R-ST-4).
+  let recorded: RecordingStore;
 
   beforeAll(async () => {
-    const outcome = await runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store'),
-      videoId: 'vis',
-      runId: 'all',
-      // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
-      storeRawPayload: true,
-      databasePath: join(dir, 'profiles.db'),
-      modelSystem: system,
-      profile: profileOf([...OFFLINE, 'core_clip', 'core_depth_midas'], {
-        core_clip: model('synthetic-clip-vision', '1'),
-        core_depth_midas: model('synthetic-depth', '1'),
-      }),
-    });
+    recorded = recordingStore(join(dir, 'store'));
+    const outcome = await runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store'),
+        videoId: 'vis',
+        runId: 'all',
+        // Keep the _tmp_* handoff after the run so the test can read it (R-PRV-1 raw policy).
+        storeRawPayload: true,
+        databasePath: join(dir, 'profiles.db'),
+        profile: profileOf([...OFFLINE, 'core_clip', 'core_depth_midas'], {
+          core_clip: model('synthetic-clip-vision', '1'),
+          core_depth_midas: model('synthetic-depth', '1'),
+        }),
+      },
+      {
+        modelSystem: system,
+        store: recorded,
+      },
+    );
     runDir = outcome.runDir;
     manifest = outcome.manifest;
     expect(
@@ -199,6 +208,48 @@ describe('visual core providers through runVideo', () => {
       ]),
     );
   }, 300_000);
+
+  it('writes nothing outside the store port: every file of the run was written through it', () => {
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else files.push(relative(runDir, join(d, e.name)).split('\\').join('/'));
+      }
+    };
+    walk(runDir);
+    expect(files.length).toBeGreaterThan(10);
+    const outside = files.filter(
+      (f) => !recorded.written.has(f) && ![...recorded.scratchAreas].some((a) => f.startsWith(`${a}/`)),
+    );
+    expect(outside).toEqual([]);
+    // Frames, audio, state, the event log, the handoff and the manifest are among them.
+    for (const f of ['frames_dir/metadata.json', 'run_state.json', 'state_events.jsonl', 'manifest.json'])
+      expect(recorded.written.has(f), f).toBe(true);
+    expect([...recorded.written].some((f) => /^frames_dir\/batch_\d+\.npy$/.test(f))).toBe(true);
+    expect(recorded.written.has('_tmp_ocr/ocr_text.npz')).toBe(true);
+  });
+
+  it('manifest.run.models lists the models each component loaded, with their digests', () => {
+    const models = manifest.run.models as Record<
+      string,
+      { models_used: { model_name: string; weights_digest: string }[] }
+    >;
+    for (const [component, expected] of [
+      ['core_face_landmarks', /blazeface/i],
+      ['core_object_detections', /centernet/i],
+      ['ocr', /paddle|ocr/i],
+    ] as const) {
+      const used = models[component]?.models_used ?? [];
+      expect(used.length, component).toBeGreaterThan(0);
+      expect(
+        used.some((m) => expected.test(m.model_name)),
+        component,
+      ).toBe(true);
+      for (const m of used) expect(m.weights_digest).toMatch(/^sha256:[0-9a-f]{64}$|^[0-9a-f]{64}$/);
+      expect(used).toEqual(entry(manifest, component).models_used);
+    }
+  });
 
   it('finds the photo’s faces on frames that show it and none elsewhere', () => {
     const { arrays } = loadNpzWithNumpy(join(runDir, 'core_face_landmarks', 'face_landmarks.npz'));
@@ -388,15 +439,19 @@ print(json.dumps(hit))
 
 describe('model plans of the model-backed providers', () => {
   const runClip = async (runId: string, models: Record<string, ProfileModel>, components = ['core_clip']) =>
-    runVideo({
-      videoPath: video,
-      storeRoot: join(dir, 'store-plans'),
-      videoId: 'plans',
-      runId,
-      databasePath: join(dir, 'profiles.db'),
-      modelSystem: system,
-      profile: profileOf(components, models),
-    });
+    runVideo(
+      {
+        videoPath: video,
+        storeRoot: join(dir, 'store-plans'),
+        videoId: 'plans',
+        runId,
+        databasePath: join(dir, 'profiles.db'),
+        profile: profileOf(components, models),
+      },
+      {
+        modelSystem: system,
+      },
+    );
 
   it('auto = cpu here; another model gives a new signature and key; cuda:0 is DEVICE_UNAVAILABLE', async () => {
     const cpu = entry(

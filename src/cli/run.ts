@@ -2,7 +2,15 @@ import Table from 'cli-table3';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import pc from 'picocolors';
 import type { Command } from 'commander';
-import { runVideo, type RunEvent } from '../orchestrator/index.js';
+import { readFile, stat } from 'node:fs/promises';
+import {
+  DOCUMENT_LIMITS,
+  DataProcessorError,
+  videoDocumentSchema,
+  type VideoDocument,
+} from '../contracts/index.js';
+import { tritonRuntime } from '../models/index.js';
+import { runVideo, type RunEvent, type RunRequest } from '../orchestrator/index.js';
 import { formatMs, reportError } from './output.js';
 
 interface RunCliOptions {
@@ -16,6 +24,12 @@ interface RunCliOptions {
   cache: boolean;
   db?: string;
   storeRawPayload?: boolean;
+  components?: string;
+  device?: string;
+  set: string[];
+  document?: string;
+  tritonUrl?: string;
+  tritonDevice: string;
 }
 
 type AnyTask = ListrTaskWrapper<unknown, never, never>;
@@ -119,25 +133,67 @@ export function registerRunCommand(program: Command): void {
       "keep the raw-text handoffs (OCR strings, transcripts) in the run's _tmp_* after it ends (R-PRV-1)",
     )
     .option('--db <path>', 'profile database (default: $DATAPROCESSOR_DB or ~/.local/share/dataprocessor)')
+    .option(
+      '--components <names>',
+      "run only these components (comma-separated) and what they depend on, instead of the profile's list",
+    )
+    .option(
+      '--device <device>',
+      "device for every model component: cpu, cuda:N or auto (default: the profile's)",
+    )
+    .option(
+      '--set <section.key=value>',
+      'override one config value, e.g. cut_detection.cut_threshold=0.4 or segmenter.analysis_height=480 (repeatable; value parsed as JSON when it is JSON)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--document <file>',
+      "the video's text as a VideoDocument JSON (title, description, tags, transcript, comments)",
+    )
+    .option('--triton-url <url>', 'Triton/KServe v2 server for models a profile maps to the triton runtime')
+    .option(
+      '--triton-device <device>',
+      'the device the Triton server runs its models on (cpu or cuda:N)',
+      'cpu',
+    )
     .action(async (video: string, options: RunCliOptions) => {
       const view = options.json ? null : new ProgressView();
       try {
-        const outcome = await runVideo({
-          videoPath: video,
-          storeRoot: options.out,
-          profile: options.profile,
-          useCache: options.cache,
-          ...(options.storeRawPayload ? { storeRawPayload: true } : {}),
-          ...(options.db !== undefined ? { databasePath: options.db } : {}),
-          ...(options.resume ? { resume: true } : {}),
-          ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),
-          ...(options.videoId !== undefined ? { videoId: options.videoId } : {}),
-          ...(options.runId !== undefined ? { runId: options.runId } : {}),
-          onEvent: (event) => {
-            if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
-            else view?.onEvent(event);
+        const outcome = await runVideo(
+          {
+            videoPath: video,
+            storeRoot: options.out,
+            profile: options.profile,
+            useCache: options.cache,
+            ...(options.storeRawPayload ? { storeRawPayload: true } : {}),
+            ...(options.db !== undefined ? { databasePath: options.db } : {}),
+            ...(options.resume ? { resume: true } : {}),
+            ...(options.platformId !== undefined ? { platformId: options.platformId } : {}),
+            ...(options.videoId !== undefined ? { videoId: options.videoId } : {}),
+            ...(options.runId !== undefined ? { runId: options.runId } : {}),
+            ...(options.components !== undefined ? { components: parseList(options.components) } : {}),
+            ...(options.device !== undefined ? { device: options.device } : {}),
+            ...(options.set.length > 0 ? { config: parseSets(options.set) } : {}),
+            ...(options.document !== undefined ? { document: await readDocument(options.document) } : {}),
           },
-        });
+          {
+            ...(options.tritonUrl !== undefined
+              ? {
+                  runtimes: {
+                    triton: tritonRuntime({
+                      url: options.tritonUrl,
+                      device: parseTritonDevice(options.tritonDevice),
+                    }),
+                  },
+                }
+              : {}),
+            onEvent: (event) => {
+              if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+              else view?.onEvent(event);
+            },
+          },
+        );
         await view?.close();
         if (options.json) {
           process.stdout.write(
@@ -176,4 +232,73 @@ export function registerRunCommand(program: Command): void {
         process.exitCode = reportError(error, options.json === true);
       }
     });
+}
+
+function parseList(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}
+
+/** `--set section.key=value` pairs into the request's config overrides (validated at compile). */
+export function parseSets(pairs: readonly string[]): NonNullable<RunRequest['config']> {
+  const config: { segmenter: Record<string, unknown>; components: Record<string, Record<string, unknown>> } =
+    {
+      segmenter: {},
+      components: {},
+    };
+  for (const pair of pairs) {
+    const match = /^([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)=(.*)$/s.exec(pair);
+    if (!match)
+      throw new DataProcessorError(
+        'INPUT_INVALID',
+        `--set "${pair}" is not section.key=value (e.g. cut_detection.cut_threshold=0.4).`,
+      );
+    const [, section = '', key = '', raw = ''] = match;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Not JSON: the value is the string itself (e.g. a model name).
+    }
+    if (section === 'segmenter') config.segmenter[key] = value;
+    else (config.components[section] ??= {})[key] = value;
+  }
+  return config;
+}
+
+/** Reads and validates `--document FILE` (size-capped before it is read). */
+async function readDocument(path: string): Promise<VideoDocument> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    if (info.size > DOCUMENT_LIMITS.fileBytes)
+      throw new Error(`${info.size} bytes, more than the ${DOCUMENT_LIMITS.fileBytes} allowed`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `--document ${path} cannot be read: ${(error as Error).message}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new DataProcessorError('INPUT_INVALID', `--document ${path} is not valid JSON.`);
+  }
+  const parsed = videoDocumentSchema.safeParse(json);
+  if (!parsed.success) {
+    // Paths and rules only: never the document's text (R-PRV-1).
+    const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`).join('; ');
+    throw new DataProcessorError('INPUT_INVALID', `--document ${path} is not a VideoDocument: ${what}.`);
+  }
+  return parsed.data;
+}
+
+function parseTritonDevice(value: string): 'cpu' | `cuda:${number}` {
+  if (value === 'cpu' || /^cuda:\d+$/.test(value)) return value as 'cpu' | `cuda:${number}`;
+  throw new DataProcessorError('INPUT_INVALID', `--triton-device must be cpu or cuda:N, not "${value}".`);
 }

@@ -12,12 +12,12 @@ export const ERROR_CODES = {
   INPUT_TOO_SHORT: {
     retryable: false,
     exitCode: 11,
-    hint: 'The video is shorter than the minimum duration; use a longer video or lower input.min_duration_sec.',
+    hint: 'The video is shorter than the minimum duration; use a longer video or lower it with `--set segmenter.min_duration_sec=N`.',
   },
   INPUT_TOO_LONG: {
     retryable: false,
     exitCode: 11,
-    hint: 'The video is longer than the maximum duration; trim it or raise input.max_duration_sec.',
+    hint: 'The video is longer than the maximum duration; trim it or raise it with `--set segmenter.max_duration_sec=N`.',
   },
   INPUT_INVALID: {
     retryable: false,
@@ -57,7 +57,7 @@ export const ERROR_CODES = {
   OOM: {
     retryable: true,
     exitCode: 1,
-    hint: 'Out of memory even at the smallest batch; free memory or lower the analysis resolution.',
+    hint: 'Out of memory even at the smallest batch; free memory or lower the analysis resolution (`--set segmenter.analysis_height=N`).',
   },
   CONTRACT_VIOLATION: {
     retryable: false,

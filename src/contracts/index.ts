@@ -5,3 +5,4 @@ export * from './manifest.js';
 export * from './component.js';
 export * from './frames.js';
 export * from './npz/index.js';
+export * from './document.js';

@@ -64,6 +64,8 @@ export const manifestComponentSchema = z
       .nullable()
       .optional(),
     retries: z.number().int().nonnegative(),
+    /** R-BAT-3: out-of-memory retries of the batch runner (each with a smaller batch). */
+    oom_retries: z.number().int().nonnegative().optional(),
     required: z.boolean(),
     empty_reason: z.string().nullable().optional(),
   })
@@ -100,7 +102,13 @@ export const manifestRunSchema = z
     frames_dir: z.string().min(1),
     root_path: z.string().min(1),
     profile: z.string().min(1),
+    /**
+     * Per component that calls models: the profile's mapping for it (or null) and the models it
+     * loaded (`models_used`, with digests) — planned at start, what was loaded once it ran.
+     */
     models: z.record(z.string(), z.unknown()),
+    /** The ad-hoc component selection (`run --components`), or null for the profile's list. */
+    selection: z.array(z.string()).nullable().optional(),
     status: z.enum(['running', 'ok', 'error', 'skipped']),
     error: z.string().nullable(),
     error_code: z.enum(ERROR_CODE_NAMES).nullable(),

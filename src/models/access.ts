@@ -1,6 +1,8 @@
 import {
   DataProcessorError,
   modelSignature,
+  type BatchingRecord,
+  type ModelAccessPort,
   type ModelUsed,
   type ResourceProfile,
 } from '../contracts/index.js';
@@ -55,7 +57,7 @@ export interface LoadOptions {
 }
 
 /** What a model-calling component receives in `ComponentContext.models`. */
-export interface ModelAccess {
+export interface ModelAccess extends ModelAccessPort {
   load(name: string, options?: LoadOptions): Promise<LoadedModel>;
   /** `models_used[]` of every model loaded through this access, in canonical order. */
   used(): ModelUsed[];
@@ -244,11 +246,15 @@ export async function loadModel(
   };
 }
 
+const MODEL_ACCESS = Symbol.for('dataprocessor.ModelAccess');
+
 /** The `ModelAccess` a component gets; it records every model loaded through it. */
 export function createModelAccess(system: ModelSystemOptions = {}): ModelAccess {
   const compiled = compileOptions(system);
   const loaded: ModelUsed[] = [];
-  return {
+  const batching: BatchingRecord = { batchSize: null, oomRetries: 0 };
+  const access: ModelAccess & { [MODEL_ACCESS]: true } = {
+    [MODEL_ACCESS]: true,
     async load(name, options = {}) {
       const model = await loadModel(name, options, compiled);
       loaded.push(model.used);
@@ -256,9 +262,38 @@ export function createModelAccess(system: ModelSystemOptions = {}): ModelAccess 
     },
     used: () => sortModelsUsed(loaded),
     signature: () => modelSignatureOf(loaded),
+    batching: () => ({ ...batching }),
     planBatchSize,
-    runBatches,
+    async runBatches(units, runBatch, options) {
+      // R-BAT-3: what the runner did is recorded, including a run that ends in OOM.
+      try {
+        const run = await runBatches(units, runBatch, options);
+        batching.batchSize = run.batchSize;
+        batching.oomRetries += run.retries;
+        return run;
+      } catch (error) {
+        const retries = (error as { details?: { retries?: unknown } }).details?.retries;
+        if (typeof retries === 'number') batching.oomRetries += retries;
+        throw error;
+      }
+    },
   };
+  return access;
+}
+
+/**
+ * The full model system behind a component's `ctx.models` (R-MOD): load, batch planner and
+ * runner. DEPENDENCY_MISSING when the orchestrator gave the component none (it declares no models).
+ */
+export function modelsOf(ctx: { models?: ModelAccessPort }, component: string): ModelAccess {
+  const port = ctx.models;
+  if (port === undefined || !(MODEL_ACCESS in port)) {
+    throw new DataProcessorError(
+      'DEPENDENCY_MISSING',
+      `${component} calls models but was given no model access; declare them in models(config) and run it through the orchestrator.`,
+    );
+  }
+  return port as unknown as ModelAccess;
 }
 
 /** One model a component will call, as a profile maps it (R-MOD-4 mapping row). */

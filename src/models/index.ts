@@ -47,6 +47,7 @@ export {
   cachedSessionCount,
   clearModelSessions,
   createModelAccess,
+  modelsOf,
   loadModel,
   modelSignatureOf,
   plannedModelSignature,

@@ -2,76 +2,25 @@
 // The orchestrator (run.ts) decides whether a component runs at all (cache, resume, claims); this
 // module is what happens once it does.
 import {
-  DataProcessorError,
   modelSignature,
   toDataProcessorError,
   type AudioAccess,
   type Component,
   type ComponentContext,
   type ComponentModel,
+  type DependencyInputs,
   type ErrorCode,
   type FramesMetadata,
   type ManifestComponent,
   type RunIdentity,
+  type ScratchSpace,
+  type VideoDocument,
 } from '../contracts/index.js';
 import type { ModelAccess } from '../models/index.js';
 import { frameAccessFor } from '../segmenter/index.js';
-import type { LocalResultStore } from '../storage/index.js';
+import type { ResultStore } from '../storage/index.js';
 import { writeComponentArtifact } from './artifact-writer.js';
 import type { RunEventListener } from './events.js';
-import type { ProfileModel } from './profiles.js';
-
-/** A manifest entry with nothing run yet (`skipped` until the component records otherwise). */
-export function blankEntry(
-  name: string,
-  kind: ManifestComponent['kind'],
-  version: string,
-  schemaVersion: string,
-  required: boolean,
-): ManifestComponent {
-  return {
-    name,
-    kind,
-    status: 'skipped',
-    started_at: null,
-    finished_at: null,
-    duration_ms: null,
-    artifacts: [],
-    producer_version: version,
-    schema_version: schemaVersion,
-    device_used: null,
-    batch_size: null,
-    error: null,
-    error_code: null,
-    notes: null,
-    warnings: [],
-    models_used: [],
-    model_signature: null,
-    idempotency_key: null,
-    cache_hit: false,
-    cache_source: null,
-    retries: 0,
-    required,
-  };
-}
-
-/**
- * A component's models after the profile's mapping (R-MOD-4): the mapping's device, precision and
- * runtime apply to every model of the component; its model name (and version) replaces the
- * model of a component that loads exactly one.
- */
-export function applyProfileMapping(
-  declared: readonly ComponentModel[],
-  override: ProfileModel | undefined,
-): ComponentModel[] {
-  if (!override) return [...declared];
-  return declared.map((m) => ({
-    ...m,
-    ...(declared.length === 1 ? { model: override.model, version: override.version } : {}),
-    device: override.device as NonNullable<ComponentModel['device']>,
-    precision: override.precision,
-  }));
-}
 
 /**
  * The model access a component gets: loads follow its planned mapping (device, precision,
@@ -95,16 +44,19 @@ export function mappedModelAccess(base: ModelAccess, mapping: readonly Component
 
 /** What a component run needs from the orchestrator. */
 export interface ComponentRunEnv {
-  store: LocalResultStore;
+  store: ResultStore;
   runDir: string;
   identity: RunIdentity;
   frames: FramesMetadata;
   audio: AudioAccess;
+  inputs: DependencyInputs;
+  scratch: ScratchSpace;
+  document: VideoDocument | null;
   signal: AbortSignal;
   emit: RunEventListener;
   maxRetries: number;
-  fault: { code?: ErrorCode; times?: number; delayMs?: number } | undefined;
-  models: ModelAccess | undefined;
+  /** A fresh model access per attempt (it records what the attempt loaded and batched). */
+  models: (() => ModelAccess) | undefined;
 }
 
 const RETRY_BASE_DELAY_MS = 200;
@@ -113,38 +65,41 @@ const NOT_RETRIED_HERE = new Set<ErrorCode>(['OOM']);
 
 export async function runComponent(
   component: Component,
-  required: boolean,
+  blank: ManifestComponent,
   config: unknown,
   env: ComponentRunEnv,
 ): Promise<ManifestComponent> {
   const startedAt = new Date();
-  const entry = blankEntry(
-    component.name,
-    component.kind,
-    component.version,
-    component.schema.schemaVersion,
-    required,
-  );
+  const entry: ManifestComponent = { ...blank, warnings: [...blank.warnings] };
   entry.started_at = startedAt.toISOString();
+  const locate = (relativePath: string): Promise<string> => env.store.localFile(env.runDir, relativePath);
+  let models: ModelAccess | undefined;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      if (env.fault?.delayMs) await new Promise((r) => setTimeout(r, env.fault?.delayMs));
-      if (env.fault?.code && attempt < (env.fault.times ?? 1)) {
-        throw new DataProcessorError(env.fault.code, `injected fault (attempt ${attempt + 1})`);
-      }
+      models = env.models?.();
       const ctx: ComponentContext<unknown> = {
         identity: env.identity,
         runDir: env.runDir,
         config,
-        frames: component.budget ? frameAccessFor(env.runDir, env.frames, component.name) : null,
+        frames: component.budget ? frameAccessFor(locate, env.frames, component.name) : null,
         audio: env.audio,
         progress: (done, total) => env.emit({ type: 'stage_progress', stage: component.name, done, total }),
         signal: env.signal,
-        ...(env.models ? { models: env.models } : {}),
+        inputs: env.inputs,
+        scratch: env.scratch,
+        document: env.document,
+        ...(models ? { models } : {}),
       };
       const ran = await component.run(ctx);
-      // The models a component loaded are what it used, in the NPZ meta as in the manifest.
-      const result = ran.modelsUsed || !env.models ? ran : { ...ran, modelsUsed: env.models.used() };
+      // The models a component loaded are what it used, in the NPZ meta as in the manifest; the
+      // batch size it finished with and the OOM retries it spent likewise (R-BAT-3).
+      const batching = models?.batching();
+      const result = {
+        ...ran,
+        ...(ran.modelsUsed || !models ? {} : { modelsUsed: models.used() }),
+        batchSize: ran.batchSize ?? batching?.batchSize ?? 1,
+        meta: { ...ran.meta, oom_retries: batching?.oomRetries ?? 0 },
+      };
       const { ref } = await writeComponentArtifact(
         env.store,
         env.runDir,
@@ -160,8 +115,9 @@ export async function runComponent(
         batch_size: result.batchSize ?? 1,
         notes: result.notes ?? null,
         warnings: [...entry.warnings, ...(result.warnings ?? [])],
-        models_used: result.modelsUsed ?? env.models?.used() ?? [],
-        model_signature: modelSignature(result.modelsUsed ?? env.models?.used() ?? []),
+        models_used: result.modelsUsed ?? [],
+        model_signature: modelSignature(result.modelsUsed ?? []),
+        oom_retries: batching?.oomRetries ?? 0,
         empty_reason: result.status === 'empty' ? result.emptyReason : null,
         error: null,
         error_code: null,
@@ -169,7 +125,16 @@ export async function runComponent(
       break;
     } catch (error) {
       const failure = toDataProcessorError(error);
-      Object.assign(entry, { status: 'error', error: failure.message, error_code: failure.code });
+      Object.assign(entry, {
+        status: 'error',
+        error: failure.message,
+        error_code: failure.code,
+        // What was loaded and batched before it failed is on record too (an OOM's retries, R-BAT-3).
+        models_used: models?.used() ?? [],
+        model_signature: models ? modelSignature(models.used()) : null,
+        oom_retries: models?.batching().oomRetries ?? 0,
+        batch_size: models?.batching().batchSize ?? null,
+      });
       // R-ORC-6: logical errors fail fast; transient ones are retried with bounded backoff.
       if (
         !failure.retryable ||

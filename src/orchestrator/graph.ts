@@ -19,6 +19,8 @@ const nodeSchema = z
     processor: z.enum(['segmenter', 'audio', 'text', 'visual']),
     kind: z.enum(COMPONENT_KINDS),
     depends_on: z.array(z.string()),
+    /** Read when part of the run (R-DEP-2); ordered before the reader, never added for it. */
+    optional_depends_on: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -40,6 +42,7 @@ export interface GraphNode {
   processor: z.infer<typeof nodeSchema>['processor'];
   kind: z.infer<typeof nodeSchema>['kind'];
   dependsOn: string[];
+  optionalDependsOn: string[];
 }
 
 /** One profile generation with its inherited components resolved. */
@@ -49,6 +52,9 @@ export interface Generation {
   description: string;
   nodes: ReadonlyMap<string, GraphNode>;
 }
+
+/** A generation as the orchestrator plans with it. */
+export type GraphGeneration = Generation;
 
 export type ComponentGraph = ReadonlyMap<string, Generation>;
 
@@ -82,6 +88,7 @@ export function parseGraph(text: string): ComponentGraph {
         processor: node.processor,
         kind: node.kind,
         dependsOn: node.depends_on,
+        optionalDependsOn: node.optional_depends_on,
       });
     }
     const generation: Generation = { name, status: own.status, description: own.description, nodes };
@@ -91,7 +98,7 @@ export function parseGraph(text: string): ComponentGraph {
   for (const name of Object.keys(raw)) resolve(name, []);
   for (const generation of resolved.values()) {
     for (const node of generation.nodes.values()) {
-      for (const dependency of node.dependsOn) {
+      for (const dependency of [...node.dependsOn, ...node.optionalDependsOn]) {
         if (!generation.nodes.has(dependency)) {
           throw invalid(
             `in generation "${generation.name}", ${node.name} depends on ${dependency}, which the generation lacks`,
@@ -133,9 +140,7 @@ export function topologicalLevels(generation: Generation, names: readonly string
   while (placed.size < wanted.size) {
     const level = [...wanted]
       .filter((name) => !placed.has(name))
-      .filter((name) =>
-        (generation.nodes.get(name)?.dependsOn ?? []).every((d) => !wanted.has(d) || placed.has(d)),
-      )
+      .filter((name) => edgesOf(generation, name).every((d) => !wanted.has(d) || placed.has(d)))
       .sort();
     if (level.length === 0) {
       const stuck = [...wanted].filter((n) => !placed.has(n));
@@ -145,6 +150,12 @@ export function topologicalLevels(generation: Generation, names: readonly string
     levels.push(level);
   }
   return levels;
+}
+
+/** Every component `name` reads, hard and optional: all run before it when they are in the run. */
+function edgesOf(generation: Generation, name: string): string[] {
+  const node = generation.nodes.get(name);
+  return node ? [...node.dependsOn, ...node.optionalDependsOn] : [];
 }
 
 /**
@@ -174,6 +185,13 @@ export function checkAgainstRegistry(generation: Generation, registry: readonly 
     if (graphEdges.join(',') !== codeEdges.join(',')) {
       problems.push(
         `${node.name}: graph depends on [${graphEdges.join(', ')}], code declares [${codeEdges.join(', ')}]`,
+      );
+    }
+    const graphOptional = [...node.optionalDependsOn].sort().join(',');
+    const codeOptional = [...(component.optionalDependsOn ?? [])].sort().join(',');
+    if (graphOptional !== codeOptional) {
+      problems.push(
+        `${node.name}: graph optionally reads [${graphOptional}], code declares [${codeOptional}]`,
       );
     }
   }

@@ -1,4 +1,15 @@
-export { runVideo, CLAIMS_DIR, type RunRequest, type RunOutcome } from './run.js';
+export { runVideo } from './run.js';
+export {
+  compileRun,
+  applyProfileMapping,
+  parseConfig,
+  type RunEnvironment,
+  type RunRequest,
+} from './compile.js';
+export { executeRun, type ExecuteOptions, type RunOutcome } from './execute.js';
+export { runPlanSchema, planStageSchema, PLAN_VERSION, type RunPlan, type PlanStage } from './plan.js';
+export { blankEntryOf, resolveStage, type StageContext, type StageCompute } from './stage.js';
+export { storeDependencyInputs, storeScratchSpace } from './inputs.js';
 export { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 export { findCacheHit, adoptCacheHit, type CacheHit, type CacheSource } from './cache.js';
 export { runScheduled, type ScheduledNode, type SchedulerLimits } from './scheduler.js';
@@ -24,6 +35,7 @@ export {
   GRAPH_PATH,
   type ComponentGraph,
   type Generation,
+  type GraphGeneration,
   type GraphNode,
 } from './graph.js';
 export {

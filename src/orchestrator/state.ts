@@ -1,8 +1,8 @@
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { StorageError } from '../contracts/index.js';
-import { writeFileAtomic } from '../storage/index.js';
+import type { AppendLog, ResultStore } from '../storage/index.js';
 import type { RunEvent } from './events.js';
 
 /**
@@ -100,15 +100,16 @@ export function processorStates(state: RunState): Record<string, Record<string, 
   return out;
 }
 
-/** The single writer of a run's state files. */
+/** The single writer of a run's state files, through the result store port. */
 export class RunStateWriter {
   private state: RunState;
   private seq = 0;
-  private handle: FileHandle | null = null;
+  private log: AppendLog | null = null;
   private chain: Promise<void> = Promise.resolve();
   private lastCheckpoint = 0;
 
-  constructor(
+  private constructor(
+    private readonly store: ResultStore,
     private readonly runDir: string,
     runId: string,
     private readonly processorOf: (stage: string) => string,
@@ -119,22 +120,23 @@ export class RunStateWriter {
   /**
    * The writer of a run's state: a new run starts from nothing; a resumed run continues the
    * interrupted one's event log — rebuilt from the events alone (the checkpoint may be behind) —
-   * with the next sequence number.
+   * with the next sequence number (the store cuts a torn final line before appending).
    */
   static async open(
+    store: ResultStore,
     runDir: string,
     runId: string,
     processorOf: (stage: string) => string,
   ): Promise<RunStateWriter> {
-    const writer = new RunStateWriter(runDir, runId, processorOf);
-    const rebuilt = await rebuildState(runDir, processorOf);
+    const writer = new RunStateWriter(store, runDir, runId, processorOf);
+    const bytes = await store.readFile(runDir, EVENTS_FILE);
+    const rebuilt =
+      bytes === null ? null : rebuildStateFrom(Buffer.from(bytes).toString('utf8'), processorOf);
     if (rebuilt) {
-      // A torn final line (the process died mid-append) would end up in the middle of the log once
-      // we append after it: cut it off first.
-      await truncateTornTail(join(runDir, EVENTS_FILE));
       writer.state = { ...rebuilt, run_id: runId };
       writer.seq = rebuilt.last_seq;
     }
+    writer.log = await store.openAppendLog(runDir, EVENTS_FILE);
     return writer;
   }
 
@@ -142,19 +144,12 @@ export class RunStateWriter {
     return this.state;
   }
 
-  /** Appends (and fsyncs) the event, then checkpoints on stage boundaries and at most once a second otherwise. */
+  /** Appends (durably) the event, then checkpoints on stage boundaries and at most once a second otherwise. */
   record(event: RunEvent): Promise<void> {
     const stamped: StateEvent = { ...event, seq: (this.seq += 1), at: new Date().toISOString() };
     this.chain = this.chain.then(async () => {
-      try {
-        this.handle ??= await open(join(this.runDir, EVENTS_FILE), 'a');
-        await this.handle.write(`${JSON.stringify(stamped)}\n`);
-        await this.handle.datasync();
-      } catch (error) {
-        throw new StorageError(`cannot append to ${EVENTS_FILE}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
+      if (!this.log) throw new StorageError(`${EVENTS_FILE} is closed`);
+      await this.log.append(JSON.stringify(stamped));
       this.state = reduceState(this.state, stamped, this.processorOf);
       const boundary = event.type !== 'stage_progress';
       if (boundary || Date.now() - this.lastCheckpoint >= 1000) await this.checkpoint();
@@ -165,12 +160,13 @@ export class RunStateWriter {
   /** Writes run_state.json and the per-processor files atomically from the current state. */
   async checkpoint(): Promise<void> {
     this.lastCheckpoint = Date.now();
-    await writeFileAtomic(join(this.runDir, RUN_STATE_FILE), `${JSON.stringify(this.state, null, 2)}\n`);
-    await mkdir(join(this.runDir, STATE_DIR), { recursive: true });
+    const json = (value: unknown): Uint8Array => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+    await this.store.writeArtifact(this.runDir, RUN_STATE_FILE, json(this.state));
     for (const [processor, sections] of Object.entries(processorStates(this.state))) {
-      await writeFileAtomic(
-        join(this.runDir, STATE_DIR, `${processor}.json`),
-        `${JSON.stringify({ processor, components: sections }, null, 2)}\n`,
+      await this.store.writeArtifact(
+        this.runDir,
+        `${STATE_DIR}/${processor}.json`,
+        json({ processor, components: sections }),
       );
     }
   }
@@ -178,20 +174,8 @@ export class RunStateWriter {
   /** Waits for every pending append and checkpoint, then closes the event log. */
   async close(): Promise<void> {
     await this.chain;
-    await this.handle?.close();
-    this.handle = null;
-  }
-}
-
-async function truncateTornTail(path: string): Promise<void> {
-  const text = await readFile(path);
-  if (text.length === 0 || text[text.length - 1] === 0x0a) return;
-  const handle = await open(path, 'r+');
-  try {
-    await handle.truncate(text.lastIndexOf(0x0a) + 1);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await this.log?.close();
+    this.log = null;
   }
 }
 
@@ -210,6 +194,11 @@ export async function rebuildState(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StorageError(`cannot read ${EVENTS_FILE}: ${(error as Error).message}`, { cause: error });
   }
+  return rebuildStateFrom(text, processorOf);
+}
+
+/** {@link rebuildState} from the event log's text. */
+export function rebuildStateFrom(text: string, processorOf: (stage: string) => string): RunState | null {
   const lines = text.split('\n');
   let state: RunState | null = null;
   lines.forEach((line, i) => {

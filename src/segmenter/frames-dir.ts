@@ -1,4 +1,4 @@
-import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ContractViolationError,
@@ -15,7 +15,7 @@ import {
   type FrameBatch,
   type FramesMetadata,
 } from '../contracts/index.js';
-import { fsyncDir, openTempFile, sha256File } from '../storage/index.js';
+import { sha256File, type StagedFile } from '../storage/index.js';
 
 export function batchFileName(batchNumber: number): string {
   return `batch_${String(batchNumber).padStart(5, '0')}.npy`;
@@ -42,7 +42,7 @@ export interface WrittenBatch {
 export class BatchFileSet {
   readonly batchCounts: number[];
   readonly frameBytes: number;
-  private files: { tempPath: string; handle: FileHandle; finalPath: string; preambleBytes: number }[] = [];
+  private files: { staged: StagedFile; preambleBytes: number }[] = [];
   private done: WrittenBatch[] = [];
   private readonly sealed = new Map<number, Promise<{ sha256: string; bytes: number }>>();
   private checking = false;
@@ -53,7 +53,8 @@ export class BatchFileSet {
   private gatheredBytes = 0;
 
   constructor(
-    private readonly dir: string,
+    /** Opens the staged artifact for a batch file name, through the result store. */
+    private readonly stage: (fileName: string) => Promise<StagedFile>,
     totalFrames: number,
     batchSize: number,
     readonly width: number,
@@ -67,18 +68,17 @@ export class BatchFileSet {
 
   async open(): Promise<void> {
     for (let i = 0; i < this.batchCounts.length; i += 1) {
-      const finalPath = join(this.dir, batchFileName(i));
-      const { tempPath, handle } = await openTempFile(finalPath);
+      const staged = await this.stage(batchFileName(i));
       const preamble = npyPreamble('|u1', [this.batchCounts[i] ?? 0, this.height, this.width, 3]);
       // A sequential write (no position), so the descriptor is left just after the preamble.
-      await handle.write(preamble, 0, preamble.length, null);
-      this.files.push({ tempPath, handle, finalPath, preambleBytes: preamble.length });
+      await staged.handle.write(preamble, 0, preamble.length, null);
+      this.files.push({ staged, preambleBytes: preamble.length });
     }
   }
 
   /** Descriptors of the temp files, positioned after their preambles, in batch order. */
   get fds(): number[] {
-    return this.files.map((f) => f.handle.fd);
+    return this.files.map((f) => f.staged.handle.fd);
   }
 
   /** Accepts the next chunk of the RGB24 stream (for sources that read a pipe). */
@@ -111,7 +111,7 @@ export class BatchFileSet {
     this.gatheredBytes = 0;
     let pending = chunks;
     while (pending.length > 0) {
-      const { bytesWritten } = await file.handle.writev(pending);
+      const { bytesWritten } = await file.staged.handle.writev(pending);
       let left = bytesWritten;
       const rest: Uint8Array[] = [];
       for (const c of pending) {
@@ -130,7 +130,7 @@ export class BatchFileSet {
     await this.flush();
     return Promise.all(
       this.files.map(async (f) =>
-        Math.max(0, ((await stat(f.tempPath)).size - f.preambleBytes) / this.frameBytes),
+        Math.max(0, ((await stat(f.staged.path)).size - f.preambleBytes) / this.frameBytes),
       ),
     );
   }
@@ -142,9 +142,8 @@ export class BatchFileSet {
       const f = this.files[i];
       if (!f) throw new ContractViolationError(`no batch file ${i}`);
       sealing = (async () => {
-        await f.handle.sync();
-        await f.handle.close();
-        return { sha256: await sha256File(f.tempPath), bytes: (await stat(f.tempPath)).size };
+        await f.staged.handle.sync();
+        return { sha256: await sha256File(f.staged.path), bytes: (await stat(f.staged.path)).size };
       })();
       this.sealed.set(i, sealing);
     }
@@ -170,7 +169,7 @@ export class BatchFileSet {
       });
   }
 
-  /** Throws unless every file is complete; then fsync, hash and rename each into place. */
+  /** Throws unless every file is complete; then fsync, hash and commit each through the store. */
   async commit(): Promise<void> {
     const frames = await this.framesWritten();
     const short = frames.findIndex((n, i) => n !== this.batchCounts[i]);
@@ -188,7 +187,7 @@ export class BatchFileSet {
     this.done = await Promise.all(
       this.files.map(async (f, i) => {
         const { sha256, bytes } = await this.seal(i);
-        await rename(f.tempPath, f.finalPath);
+        await f.staged.commit({ sha256, bytes });
         return {
           file: batchFileName(i),
           first: starts[i] ?? 0,
@@ -200,18 +199,12 @@ export class BatchFileSet {
     );
     this.files = [];
     this.sealed.clear();
-    await fsyncDir(this.dir);
   }
 
   /** Closes and removes every temp file. */
   async abort(): Promise<void> {
     await Promise.allSettled(this.sealed.values());
-    await Promise.all(
-      this.files.map(async (f) => {
-        await f.handle.close().catch(() => undefined);
-        await rm(f.tempPath, { force: true });
-      }),
-    );
+    await Promise.all(this.files.map((f) => f.staged.abort()));
     this.files = [];
     this.sealed.clear();
   }
@@ -230,7 +223,22 @@ export class BatchFileSet {
   }
 }
 
-/** Reads and validates `frames_dir/metadata.json`; DEPENDENCY_MISSING when absent (R-DEP-1). */
+/** Validates the text of `audio/metadata.json` (R-SEG-6). */
+export function parseAudioMetadata(text: string): AudioMetadata {
+  const parsed = audioMetadataSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new ContractViolationError(`audio/metadata.json is invalid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** Validates the text of `frames_dir/metadata.json` (R-SEG-4). */
+export function parseFramesMetadata(text: string): FramesMetadata {
+  const parsed = framesMetadataSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new ContractViolationError(`frames_dir/metadata.json is invalid: ${parsed.error.message}`);
+  return parsed.data;
+}
+
 /** Reads and validates `audio/metadata.json` of a run (R-SEG-6); DEPENDENCY_MISSING when absent. */
 export async function readAudioMetadata(runDir: string): Promise<AudioMetadata> {
   let text: string;
@@ -282,12 +290,21 @@ function indexOf(sorted: readonly number[], value: number): number {
   return -1;
 }
 
+/** Where a run-relative file can be read locally (the result store's `localFile`). */
+export type FileLocator = (relativePath: string) => Promise<string>;
+
 /**
  * A component's view of frames_dir: only its own `frame_indices` (R-SEG-3), at its resolution
  * bucket when it has one (R-SEG-5). DEPENDENCY_MISSING when the Segmenter recorded no frames for
  * it: components never sample on their own (R-DEP-1).
  */
-export function frameAccessFor(runDir: string, metadata: FramesMetadata, component: string): FrameAccess {
+export function frameAccessFor(
+  files: string | FileLocator,
+  metadata: FramesMetadata,
+  component: string,
+): FrameAccess {
+  const locate: FileLocator =
+    typeof files === 'string' ? (relativePath) => Promise.resolve(join(files, relativePath)) : files;
   const own = metadata.metadata[component];
   if (!own) {
     throw new DependencyError(
@@ -304,7 +321,13 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
   }
   const width = bucket?.width ?? metadata.analysis_width;
   const height = bucket?.height ?? metadata.analysis_height;
-  const dir = bucket ? join(runDir, FRAMES_DIR, bucket.dir) : join(runDir, FRAMES_DIR);
+  const dir = bucket ? `${FRAMES_DIR}/${bucket.dir}` : FRAMES_DIR;
+  const located = new Map<string, Promise<string>>();
+  const fileOf = (file: string): Promise<string> => {
+    let path = located.get(file);
+    if (!path) located.set(file, (path = locate(`${dir}/${file}`)));
+    return path;
+  };
   const batches = bucket?.batches ?? metadata.batches;
   const frameBytes = width * height * 3;
   const frameIndices = Int32Array.from(own.frame_indices);
@@ -331,7 +354,7 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
         const end = Math.min(frameIndices.length, start + size);
         const unionIndices = frameIndices.subarray(start, end);
         const pixels = new Uint8Array(unionIndices.length * frameBytes);
-        await readFrames(dir, batches, width, height, filePositions.subarray(start, end), pixels);
+        await readFrames(fileOf, dir, batches, width, height, filePositions.subarray(start, end), pixels);
         yield {
           unionIndices,
           sourceIndices: Int32Array.from(unionIndices, (u) => metadata.union_frame_indices_source[u] ?? -1),
@@ -350,6 +373,7 @@ export function frameAccessFor(runDir: string, metadata: FramesMetadata, compone
 
 /** Reads frames at `positions` of a batch-file sequence into `out`, one read per run of consecutive frames. */
 async function readFrames(
+  fileOf: (file: string) => Promise<string>,
   dir: string,
   batches: FramesMetadata['batches'],
   width: number,
@@ -366,7 +390,7 @@ async function readFrames(
     let run = 1;
     while (k + run < positions.length && positions[k + run] === u + run && u + run <= batch.last_union_index)
       run += 1;
-    const handle = await open(join(dir, batch.file), 'r');
+    const handle = await open(await fileOf(batch.file), 'r');
     try {
       const preambleBytes = npyPreamble('|u1', [batch.count, height, width, 3]).length;
       const position = preambleBytes + (u - batch.first_union_index) * frameBytes;

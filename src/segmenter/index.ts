@@ -25,6 +25,13 @@ export {
   type FrameSource,
   type BucketRequest,
 } from './frame-source.js';
-export { readFramesMetadata, readAudioMetadata, frameAccessFor } from './frames-dir.js';
+export {
+  readFramesMetadata,
+  readAudioMetadata,
+  parseFramesMetadata,
+  parseAudioMetadata,
+  frameAccessFor,
+  type FileLocator,
+} from './frames-dir.js';
 export { runSegmenter, analysisSize, SEGMENTER_VERSION, type SegmenterResult } from './segmenter.js';
 export { planSeeks, type SeekPlan, type SeekSegment } from './seek-plan.js';

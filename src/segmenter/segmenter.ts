@@ -1,5 +1,5 @@
-import { mkdir, open, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   ContractViolationError,
   AUDIO_DIR,
@@ -14,7 +14,7 @@ import {
   type FramesMetadata,
   type RunIdentity,
 } from '../contracts/index.js';
-import { sha256File, writeFileAtomic } from '../storage/index.js';
+import { LocalResultStore, type ResultStore, type StagedFile } from '../storage/index.js';
 import type { SegmenterConfig } from './config.js';
 import {
   FfmpegSeekingFrameSource,
@@ -29,6 +29,9 @@ import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
 export const SEGMENTER_VERSION = '0.1.0';
+
+/** The Segmenter's scratch area (`_tmp_segmenter/`: the ffmpeg filter script). */
+const SCRATCH_AREA = 'segmenter';
 
 /** Size of the `data` chunk of the WAV ffmpeg wrote (walks the RIFF chunks; no decoding). */
 async function wavDataBytes(path: string): Promise<number> {
@@ -68,6 +71,11 @@ export interface SegmenterRequest {
   probe: VideoProbe;
   identity: RunIdentity;
   runDir: string;
+  /**
+   * The result store everything is written through (R-ST-4).
+   * @defaultValue a `LocalResultStore` whose root holds `runDir`
+   */
+  store?: ResultStore;
   /** Frame budgets of the components that read frames, by component name. */
   budgets: ReadonlyMap<string, FrameBudget>;
   /** Minimum heights components declared (R-SEG-5), by component name. */
@@ -108,11 +116,12 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
   const batchSizeFor = (w: number, h: number): number =>
     Math.max(1, Math.floor(config.batch_bytes_limit / (w * h * 3)));
   const batchSize = batchSizeFor(width, height);
-  const framesDir = join(runDir, FRAMES_DIR);
-  const audioDir = join(runDir, AUDIO_DIR);
-  const scratchDir = join(runDir, '_tmp_segmenter');
-  await mkdir(framesDir, { recursive: true });
-  await mkdir(audioDir, { recursive: true });
+  const store = request.store ?? new LocalResultStore(resolve(runDir, '..', '..', '..'));
+  const scratchDir = await store.scratchDir(runDir, SCRATCH_AREA);
+  const stageIn =
+    (dir: string) =>
+    (file: string): Promise<StagedFile> =>
+      store.openStagedFile(runDir, `${dir}/${file}`);
 
   // R-SEG-5: components needing more pixels than the analysis height share a bucket per height.
   const bucketOf = new Map<string, string>();
@@ -134,7 +143,6 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
   const buckets: PlannedBucket[] = [];
   for (const [name, { size, positions }] of [...bucketPositions].sort(([a], [b]) => a.localeCompare(b))) {
     const dir = `bucket_${name}`;
-    await mkdir(join(framesDir, dir), { recursive: true });
     const unionPositions = Int32Array.from([...positions].sort((a, b) => a - b));
     const size2 = batchSizeFor(size.width, size.height);
     buckets.push({
@@ -143,11 +151,17 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       ...size,
       unionPositions,
       batchSize: size2,
-      writer: new BatchFileSet(join(framesDir, dir), unionPositions.length, size2, size.width, size.height),
+      writer: new BatchFileSet(
+        stageIn(`${FRAMES_DIR}/${dir}`),
+        unionPositions.length,
+        size2,
+        size.width,
+        size.height,
+      ),
     });
   }
 
-  const writer = new BatchFileSet(framesDir, plan.unionSource.length, batchSize, width, height);
+  const writer = new BatchFileSet(stageIn(FRAMES_DIR), plan.unionSource.length, batchSize, width, height);
   const writers = [writer, ...buckets.map((b) => b.writer)];
   // GOP skipping pays only when the union is sparse compared with the keyframe interval.
   const seekPlan = planSeeks(probe.video.keyframes, plan.unionSource, config.seek_merge_gap_frames);
@@ -159,7 +173,8 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       config.seek_max_decode_fraction * timestamps.length;
   const source =
     request.frameSource ?? (seeking ? new FfmpegSeekingFrameSource(seekPlan) : defaultFrameSource());
-  const audioPath = probe.audio ? join(audioDir, AUDIO_FILE) : null;
+  const audioFile = probe.audio ? await store.openStagedFile(runDir, `${AUDIO_DIR}/${AUDIO_FILE}`) : null;
+  const audioPath = audioFile?.path ?? null;
   const total = plan.unionSource.length;
   let stats;
   try {
@@ -181,10 +196,10 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       total === 0 ? await extractAudioOnly(extractRequest) : await source.extract(extractRequest, writers);
     await Promise.all(writers.map((w) => w.commit()));
   } catch (error) {
-    await Promise.all(writers.map((w) => w.abort()));
+    await Promise.all([...writers.map((w) => w.abort()), audioFile?.abort()]);
     throw error;
   } finally {
-    await rm(scratchDir, { recursive: true, force: true });
+    await store.removeScratch(runDir, SCRATCH_AREA);
   }
   const batchEntries = (w: BatchFileSet) =>
     w.written.map((b) => ({
@@ -255,20 +270,19 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
       ]),
     ),
   });
-  const framesMetaRef = await writeFileAtomic(join(framesDir, METADATA_FILE), JSON.stringify(metadata));
+  const framesMetaRef = await store.writeArtifact(
+    runDir,
+    `${FRAMES_DIR}/${METADATA_FILE}`,
+    Buffer.from(JSON.stringify(metadata)),
+  );
 
   const audioArtifacts: ArtifactRef[] = [];
   let audioDuration = 0;
-  if (audioPath) {
-    const bytes = (await stat(audioPath)).size;
-    audioArtifacts.push({
-      path: `${AUDIO_DIR}/${AUDIO_FILE}`,
-      type: 'wav',
-      sha256: await sha256File(audioPath),
-      bytes,
-    });
+  if (audioFile) {
     const channels = Math.min(2, Math.max(1, probe.audio?.channels ?? 1));
-    audioDuration = (await wavDataBytes(audioPath)) / (4 * channels * 48000);
+    audioDuration = (await wavDataBytes(audioFile.path)) / (4 * channels * 48000);
+    const stored = await audioFile.commit();
+    audioArtifacts.push({ path: stored.path, type: 'wav', sha256: stored.sha256, bytes: stored.bytes });
   }
   const audio: AudioMetadata = audioMetadataSchema.parse({
     ...identity,
@@ -284,7 +298,11 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     sample_format: 'f32le',
     created_at: createdAt,
   });
-  const audioMetaRef = await writeFileAtomic(join(audioDir, METADATA_FILE), JSON.stringify(audio));
+  const audioMetaRef = await store.writeArtifact(
+    runDir,
+    `${AUDIO_DIR}/${METADATA_FILE}`,
+    Buffer.from(JSON.stringify(audio)),
+  );
 
   return {
     frames: metadata,

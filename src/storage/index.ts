@@ -16,8 +16,13 @@ export {
 export { isProcessAlive, withLock, type LockOptions, type LockOwner } from './lock.js';
 export { assertNoSymlinks, assertRunDir, buildRunDir, checkRelativePath, resolveInside } from './paths.js';
 export {
+  CLAIMS_DIR,
   LocalResultStore,
+  SCRATCH_PREFIX,
+  type AppendLog,
   type ArtifactWriter,
+  type ClaimPort,
+  type StagedFile,
   type ResultStore,
   type StoredArtifact,
 } from './result-store.js';
@@ -25,6 +30,7 @@ export {
   MANIFEST_FILE,
   readManifest,
   updateManifest,
+  verifyArtifacts,
   verifyManifestArtifacts,
   type ManifestPatch,
 } from './manifest-store.js';

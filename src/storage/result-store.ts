@@ -1,7 +1,29 @@
-import { link, lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { ID_PATTERN, StorageError, validateId } from '../contracts/index.js';
-import { TEMP_PREFIX, fsyncDir, openAtomicWriter, sha256File } from './atomic.js';
+import { ID_PATTERN, StorageError, validateId, type ArtifactRef, type Manifest } from '../contracts/index.js';
+import {
+  TEMP_PREFIX,
+  fsyncDir,
+  openAtomicWriter,
+  openTempFile,
+  removeStaleTemps,
+  sha256File,
+} from './atomic.js';
+import { withLock } from './lock.js';
+import { readManifest, updateManifest, verifyArtifacts, type ManifestPatch } from './manifest-store.js';
 import { assertNoSymlinks, assertRunDir, buildRunDir, resolveInside } from './paths.js';
 
 /** An artifact as the store wrote it: what a manifest entry lists (R-MAN-2). */
@@ -20,6 +42,47 @@ export interface ArtifactWriter {
   commit(): Promise<StoredArtifact>;
   abort(): Promise<void>;
 }
+
+/** A file a tool writes itself (ffmpeg through a descriptor or by path) that becomes an artifact on `commit`. */
+export interface StagedFile {
+  /** Local path of the file while it is being written (a temp name; never read as a result). */
+  readonly path: string;
+  /** Open handle (write access) on `path`, e.g. to pass its descriptor to a child process. */
+  readonly handle: FileHandle;
+  /**
+   * Makes the file the artifact at its relative path, atomically (R-ST-3). `known` passes a
+   * sha256/size the caller already computed while the file was written, so it is not hashed twice.
+   */
+  commit(known?: { sha256: string; bytes: number }): Promise<StoredArtifact>;
+  /** Closes and removes the file. */
+  abort(): Promise<void>;
+}
+
+/** A durable append-only log (the run's `state_events.jsonl`). */
+export interface AppendLog {
+  /** Appends one line (a trailing newline is added) and makes it durable before resolving. */
+  append(line: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where a stage key is claimed while one run computes it (R-ORC-5): one computation per key at a time. */
+export interface ClaimPort {
+  /**
+   * Runs `fn` while holding the claim of `key` for one video. Waits up to `timeoutMs` for another
+   * holder; then STORAGE_IO (retryable). A dead holder's claim is broken at once.
+   */
+  withClaim<T>(
+    scope: { platformId: string; videoId: string },
+    key: string,
+    fn: () => Promise<T>,
+    options: { timeoutMs: number },
+  ): Promise<T>;
+}
+
+/** Prefix of scratch directories in a run (R-ST-1): `_tmp_<area>/`, never read as results. */
+export const SCRATCH_PREFIX = '_tmp_';
+/** Where runs of one video claim the keys they are computing (R-ORC-5); not a run (ids cannot start with `_`). */
+export const CLAIMS_DIR = '_claims';
 
 /**
  * R-ST-4: the result store behind one port — the local filesystem now, S3-compatible object
@@ -55,6 +118,46 @@ export interface ResultStore {
   listRuns(platformId: string, videoId: string): Promise<string[]>;
   /** Removes a whole run (a failed or invalid one), so nothing half-made is left. */
   removeRun(runDir: string): Promise<void>;
+
+  /** Whether the run exists (has been created). */
+  hasRun(runDir: string): Promise<boolean>;
+  /** Creates an empty run (its parents as needed). */
+  createRun(runDir: string): Promise<void>;
+  /** A file's bytes; null when it does not exist. */
+  readFile(runDir: string, relativePath: string): Promise<Uint8Array | null>;
+  /**
+   * A local path holding the file's bytes, for readers that need one (ffmpeg, random-access frame
+   * reads): the file itself on a local store, a verified local copy on a remote one. STORAGE_IO
+   * when it does not exist.
+   */
+  localFile(runDir: string, relativePath: string): Promise<string>;
+  /** Every file of a run (relative, '/'-separated, sorted) with its size; scratch and temps included. */
+  listFiles(runDir: string): Promise<{ path: string; bytes: number }[]>;
+  /** A file a tool writes itself that becomes the artifact `relativePath` on commit. */
+  openStagedFile(runDir: string, relativePath: string): Promise<StagedFile>;
+  /** The run's append-only event log at `relativePath`; a torn final line (a crash mid-append) is cut first. */
+  openAppendLog(runDir: string, relativePath: string): Promise<AppendLog>;
+  /** A local working directory `_tmp_<area>/` of the run for a tool's own files (never results). */
+  scratchDir(runDir: string, area: string): Promise<string>;
+  /** Removes the run's scratch directory `_tmp_<area>/`, or every `_tmp_*` one when no area is named. */
+  removeScratch(runDir: string, area?: string): Promise<void>;
+  /** Removes what interrupted writes left behind in a run (R-ST-3 GC); only when no writer is active. */
+  removeStaleTemps(runDir: string): Promise<void>;
+  /** The run's manifest, validated; null when there is none yet. */
+  readManifest(runDir: string): Promise<Manifest | null>;
+  /** R-MAN-3 locked read-merge-validate-write of the manifest; `base` starts it. */
+  updateManifest(runDir: string, patch: ManifestPatch, base?: Manifest): Promise<Manifest>;
+  /**
+   * Checks listed artifacts exist with their size and sha256 (size only where `sizeOnly` says);
+   * one line per problem, [] when all match.
+   */
+  verifyArtifacts(
+    runDir: string,
+    artifacts: readonly ArtifactRef[],
+    sizeOnly?: (artifact: ArtifactRef) => boolean,
+  ): Promise<string[]>;
+  /** Claims of stage keys (R-ORC-5) for runs that share this store. */
+  readonly claims: ClaimPort;
 }
 
 /** `result_store/<platform_id>/<video_id>/<run_id>/…` on the local filesystem (R-ST-1). */
@@ -177,6 +280,189 @@ export class LocalResultStore implements ResultStore {
     }
   }
 
+  async hasRun(runDir: string): Promise<boolean> {
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    return existsSync(full);
+  }
+
+  async createRun(runDir: string): Promise<void> {
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    await this.ensureDir(full);
+  }
+
+  async readFile(runDir: string, relativePath: string): Promise<Uint8Array | null> {
+    const full = await this.resolveInside(runDir, relativePath);
+    try {
+      return await readFile(full);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StorageError(`cannot read ${full}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async localFile(runDir: string, relativePath: string): Promise<string> {
+    const full = await this.resolveInside(runDir, relativePath);
+    try {
+      if (!(await lstat(full)).isFile()) throw new Error('not a regular file');
+    } catch (error) {
+      throw new StorageError(`${relativePath} is not in the run ${runDir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return full;
+  }
+
+  async listFiles(runDir: string): Promise<{ path: string; bytes: number }[]> {
+    const base = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, base);
+    const out: { path: string; bytes: number }[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw new StorageError(`cannot list ${dir}: ${(error as Error).message}`, { cause: error });
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else
+          out.push({
+            path: relative(base, full).split(sep).join('/'),
+            bytes: entry.isFile() ? (await lstat(full)).size : 0,
+          });
+      }
+    };
+    await walk(base);
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async openStagedFile(runDir: string, relativePath: string): Promise<StagedFile> {
+    const full = await this.resolveInside(runDir, relativePath);
+    await this.ensureDir(dirname(full));
+    const { tempPath, handle } = await openTempFile(full);
+    const path = relative(resolve(runDir), full).split(sep).join('/');
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await handle.close().catch(() => undefined);
+    };
+    return {
+      path: tempPath,
+      handle,
+      commit: async (known) => {
+        try {
+          // Another process may have written by path (a new inode): sync what is at the path now.
+          const synced = await open(tempPath, 'r+');
+          try {
+            await synced.sync();
+          } finally {
+            await synced.close();
+          }
+          await close();
+          const bytes = known?.bytes ?? (await stat(tempPath)).size;
+          const sha256 = known?.sha256 ?? (await sha256File(tempPath));
+          await rename(tempPath, full);
+          await fsyncDir(dirname(full));
+          return { path, sha256, bytes };
+        } catch (error) {
+          throw new StorageError(`cannot commit ${full}: ${(error as Error).message}`, { cause: error });
+        }
+      },
+      abort: async () => {
+        await close();
+        await rm(tempPath, { force: true });
+      },
+    };
+  }
+
+  async openAppendLog(runDir: string, relativePath: string): Promise<AppendLog> {
+    const full = await this.resolveInside(runDir, relativePath);
+    await this.ensureDir(dirname(full));
+    await truncateTornTail(full);
+    let handle: FileHandle | null = null;
+    return {
+      append: async (line) => {
+        try {
+          handle ??= await open(full, 'a');
+          await handle.write(`${line}\n`);
+          await handle.datasync();
+        } catch (error) {
+          throw new StorageError(`cannot append to ${relativePath}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+      },
+      close: async () => {
+        await handle?.close();
+        handle = null;
+      },
+    };
+  }
+
+  async scratchDir(runDir: string, area: string): Promise<string> {
+    validateId('scratch area', area);
+    const full = await this.resolveInside(runDir, `${SCRATCH_PREFIX}${area}`);
+    await this.ensureDir(full);
+    return full;
+  }
+
+  async removeScratch(runDir: string, area?: string): Promise<void> {
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    if (area !== undefined) {
+      validateId('scratch area', area);
+      await rm(join(full, `${SCRATCH_PREFIX}${area}`), { recursive: true, force: true });
+      return;
+    }
+    let entries;
+    try {
+      entries = await readdir(full, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StorageError(`cannot list ${full}: ${(error as Error).message}`, { cause: error });
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(SCRATCH_PREFIX))
+        await rm(join(full, entry.name), { recursive: true, force: true });
+    }
+  }
+
+  async removeStaleTemps(runDir: string): Promise<void> {
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    await removeStaleTemps(full);
+  }
+
+  readManifest(runDir: string): Promise<Manifest | null> {
+    return readManifest(assertRunDir(this.root, runDir));
+  }
+
+  updateManifest(runDir: string, patch: ManifestPatch, base?: Manifest): Promise<Manifest> {
+    return updateManifest(assertRunDir(this.root, runDir), patch, base);
+  }
+
+  verifyArtifacts(
+    runDir: string,
+    artifacts: readonly ArtifactRef[],
+    sizeOnly: (artifact: ArtifactRef) => boolean = () => false,
+  ): Promise<string[]> {
+    return verifyArtifacts(assertRunDir(this.root, runDir), artifacts, sizeOnly);
+  }
+
+  readonly claims: ClaimPort = {
+    withClaim: async (scope, key, fn, options) => {
+      validateId('claim key', key);
+      const dir = join(buildVideoDir(this.root, scope.platformId, scope.videoId), CLAIMS_DIR);
+      await this.ensureDir(dir);
+      return withLock(join(dir, key), fn, { timeoutMs: options.timeoutMs });
+    },
+  };
+
   /** mkdir -p, then fsync the parents of every directory it created so the new entries are durable. */
   private async ensureDir(dir: string): Promise<void> {
     try {
@@ -189,5 +475,30 @@ export class LocalResultStore implements ResultStore {
     } catch (error) {
       throw new StorageError(`cannot create ${dir}: ${(error as Error).message}`, { cause: error });
     }
+  }
+}
+
+function buildVideoDir(root: string, platformId: string, videoId: string): string {
+  validateId('platform_id', platformId);
+  validateId('video_id', videoId);
+  return join(root, platformId, videoId);
+}
+
+/** Cuts a torn final line (the process died mid-append) so that new lines never follow half of one. */
+async function truncateTornTail(path: string): Promise<void> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StorageError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (text.length === 0 || text[text.length - 1] === 0x0a) return;
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(text.lastIndexOf(0x0a) + 1);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -1,6 +1,7 @@
 // clap_extractor with a synthetic CLAP model of the real signature, installed into a temp store
 // and run by ONNX Runtime. The expected embeddings come from an independent numpy computation of
 // both the ClapFeatureExtractor log-mel and the synthetic model's documented function.
+import { memoryScratchSpace, noDependencyInputs } from '../../../contracts/index.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,9 @@ function context(
     audio,
     progress: (done, total) => options.progress?.push([done, total]),
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
     models: options.models ?? mappedAccess(),
   };
 }

@@ -9,7 +9,7 @@ import {
   type ComponentResult,
   type NdArray,
 } from '../../../contracts/index.js';
-import { float32Tensor, type LoadedModel } from '../../../models/index.js';
+import { float32Tensor, modelsOf, type LoadedModel } from '../../../models/index.js';
 import { runInWorker } from '../../../workers/index.js';
 import type { ClapTaskInput, ClapTaskResult } from '../dsp/clap.task.js';
 import { CLAP_LOGMEL } from '../dsp/logmel.js';
@@ -120,15 +120,11 @@ export const clapExtractor: Component<ClapExtractorConfig> = {
   },
   async run(ctx: ComponentContext<ClapExtractorConfig>): Promise<ComponentResult> {
     const { audio, config } = ctx;
-    if (ctx.models === undefined)
-      throw new DataProcessorError(
-        'INTERNAL',
-        `${NAME} needs the model system (ctx.models); run it through the orchestrator`,
-      );
+    const models = modelsOf(ctx, NAME);
     // Loaded first, whatever the audio: what runs is what the orchestrator signed (models_used).
-    const model = await ctx.models.load(CLAP_MODEL);
+    const model = await models.load(CLAP_MODEL);
     // Set explicitly: the artifact writer puts only `result.modelsUsed` into the NPZ meta.
-    const modelsUsed = ctx.models.used();
+    const modelsUsed = models.used();
     const metaBase = {
       window_sec: WINDOW_SEC,
       hop_sec: config.hop_sec,
@@ -239,8 +235,7 @@ async function embedWindows(
   model: LoadedModel,
   features: ClapTaskResult,
 ): Promise<{ windows: Float32Array; clip: Float32Array; batchSize: number }> {
-  const models = ctx.models;
-  if (models === undefined) throw new DataProcessorError('INTERNAL', 'no model access');
+  const models = modelsOf(ctx, NAME);
   const perWindow = FRAMES * CLAP_LOGMEL.melBins;
   const units = Array.from({ length: features.windows }, (_, i) => i);
   const batchSize = models.planBatchSize(clapExtractor.resources, { units: units.length });

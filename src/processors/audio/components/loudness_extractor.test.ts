@@ -1,5 +1,6 @@
 // The component end to end through its worker thread (from TypeScript sources, as tests run):
 // contract shapes, meta, empty cases, progress, errors, and that the event loop stays free.
+import { memoryScratchSpace, noDependencyInputs } from '../../../contracts/index.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,9 @@ function context(
     audio,
     progress: (done, total) => options.progress?.push([done, total]),
     signal: options.signal ?? new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
   };
 }
 

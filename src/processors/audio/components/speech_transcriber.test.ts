@@ -2,8 +2,11 @@
 // a temp store, run by ONNX Runtime: the greedy loop against hand-computed expectations, the
 // features against numpy, the empty cases, the _tmp_ handoff, and the privacy rule (a canary in
 // the decoded text never reaches the main NPZ, meta or notes).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { noDependencyInputs } from '../../../contracts/index.js';
+import { storeScratchSpace } from '../../../orchestrator/index.js';
+import { LocalResultStore } from '../../../storage/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkArrays,
@@ -51,6 +54,13 @@ beforeAll(async () => {
 });
 afterAll(async () => clearModelSessions());
 
+/** A run directory `<store>/local/v/r` (the scratch space lives in a result store). */
+function runDirIn(prefix: string): string {
+  const runDir = join(makeTempDir(prefix), 'local', 'v', 'r');
+  mkdirSync(runDir, { recursive: true });
+  return runDir;
+}
+
 function context(
   runDir: string,
   audio: AudioAccess,
@@ -64,6 +74,10 @@ function context(
     audio,
     progress: () => undefined,
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    // The handoff goes through the store port, into the run's _tmp_speech/ (R-PRV-2).
+    scratch: storeScratchSpace(new LocalResultStore(resolve(runDir, '..', '..', '..')), runDir, identity),
+    document: null,
     models: options.models ?? createModelAccess({ registry, store }),
   };
 }
@@ -215,7 +229,7 @@ print(json.dumps({'sums': f.sum(axis=1).tolist(), 'probe': [f[3, 10], f[40, 500]
 
 describe('speech_transcriber', () => {
   it('transcribes 40 s of noise as two segments; text only in _tmp_speech/segments.npz (canary never public)', async () => {
-    const dir = makeTempDir('speech');
+    const dir = runDirIn('speech');
     const result = await speechTranscriber.run(
       context(dir, wav(dir, 'noise', whiteNoise(40, 0.1, 48000, 3))),
     );
@@ -248,7 +262,7 @@ describe('speech_transcriber', () => {
   });
 
   it('is empty/no_speech on near-silence (the model says so), silent_audio on digital zeros, no_audio_stream without audio', async () => {
-    const dir = makeTempDir('speech-empty');
+    const dir = runDirIn('speech-empty');
     const hush = await speechTranscriber.run(context(dir, wav(dir, 'hush', whiteNoise(5, 1e-7, 48000, 8))));
     expectContract(hush);
     expect(hush).toMatchObject({ status: 'empty', emptyReason: 'no_speech' });

@@ -1,18 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import {
   DataProcessorError,
   DependencyError,
-  encodeNpz,
   nd,
   type Component,
   type ComponentContext,
   type ComponentResult,
   type NdArray,
 } from '../../../contracts/index.js';
-import { tensor, type LoadedModel } from '../../../models/index.js';
+import { modelsOf, tensor, type LoadedModel } from '../../../models/index.js';
 import { runInWorker } from '../../../workers/index.js';
 import { WhisperTokenizer, decodeWindow, type WindowDecode } from '../asr/whisper.js';
 import type { WhisperTaskInput, WhisperTaskResult } from '../dsp/whisper.task.js';
@@ -26,7 +23,10 @@ export const WHISPER_DECODER = 'whisper-tiny-decoder';
 const WINDOW_SEC = 30;
 const FRAMES = 3000;
 /** Where the raw segments go for the Text processor (R-PRV-2: `_tmp_*`, never the main NPZ). */
-export const SPEECH_HANDOFF = join('_tmp_speech', 'segments.npz');
+/** The scratch area and file of the raw segments (`_tmp_speech/segments.npz`). */
+export const SPEECH_HANDOFF_AREA = 'speech';
+export const SPEECH_HANDOFF_FILE = 'segments.npz';
+export const SPEECH_HANDOFF = `_tmp_${SPEECH_HANDOFF_AREA}/${SPEECH_HANDOFF_FILE}`;
 
 /** `speech_transcriber` config. */
 const configSchema = z
@@ -107,6 +107,7 @@ export const speechTranscriber: Component<SpeechTranscriberConfig> = {
   processor: 'audio',
   version: '0.1.0',
   dependsOn: [],
+  handoffs: [SPEECH_HANDOFF_AREA],
   // One unit = one 30 s window: its features (0.9 MB), the encoder output (2.3 MB) and activations.
   resources: { memoryMbPerUnit: 256, devices: ['cpu', 'cuda'], minBatch: 1, maxBatch: 4 },
   configSchema,
@@ -168,14 +169,10 @@ export const speechTranscriber: Component<SpeechTranscriberConfig> = {
   },
   async run(ctx: ComponentContext<SpeechTranscriberConfig>): Promise<ComponentResult> {
     const { audio, config } = ctx;
-    if (ctx.models === undefined)
-      throw new DataProcessorError(
-        'INTERNAL',
-        `${NAME} needs the model system (ctx.models); run it through the orchestrator`,
-      );
-    const encoder = await ctx.models.load(config.encoder_model);
-    const decoder = await ctx.models.load(config.decoder_model);
-    const modelsUsed = ctx.models.used();
+    const models = modelsOf(ctx, NAME);
+    const encoder = await models.load(config.encoder_model);
+    const decoder = await models.load(config.decoder_model);
+    const modelsUsed = models.used();
     const tokenizer = WhisperTokenizer.fromFile(decoder.filePath('tokenizer.json'));
     const languages = tokenizer.specials.languages.map((l) => l.code);
     const metaOf = (m: {
@@ -323,8 +320,7 @@ async function transcribe(
   tokenizer: WhisperTokenizer,
   features: WhisperTaskResult,
 ): Promise<{ decodes: WindowDecode[]; batchSize: number }> {
-  const models = ctx.models;
-  if (models === undefined) throw new DataProcessorError('INTERNAL', 'no model access');
+  const models = modelsOf(ctx, NAME);
   const bins = WHISPER_LOGMEL.melBins;
   const perWindow = bins * FRAMES;
   const units = Array.from({ length: features.windows }, (_, i) => i);
@@ -376,9 +372,9 @@ async function writeHandoff(
   texts: readonly string[],
   languages: readonly string[],
 ): Promise<string> {
-  const dir = join(ctx.runDir, '_tmp_speech');
-  await mkdir(dir, { recursive: true });
-  const bytes = encodeNpz(
+  return ctx.scratch.writeNpz(
+    SPEECH_HANDOFF_AREA,
+    SPEECH_HANDOFF_FILE,
     {
       start_sec: nd.float32(segments.map((s) => s.start)),
       end_sec: nd.float32(segments.map((s) => s.end)),
@@ -389,16 +385,9 @@ async function writeHandoff(
       producer: NAME,
       producer_version: speechTranscriber.version,
       handoff: 'speech_segments',
-      platform_id: ctx.identity.platform_id,
-      video_id: ctx.identity.video_id,
-      run_id: ctx.identity.run_id,
       segment_count: segments.length,
     },
   );
-  const path = join(ctx.runDir, SPEECH_HANDOFF);
-  await writeFile(`${path}.partial`, bytes);
-  await rename(`${path}.partial`, path);
-  return SPEECH_HANDOFF;
 }
 
 function arraysOf(

@@ -1,5 +1,6 @@
 // The component end to end through its worker thread (from TypeScript sources, as tests run):
 // contract shapes, meta, the empty cases, determinism, progress, config and error paths.
+import { memoryScratchSpace, noDependencyInputs } from '../../../contracts/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,9 @@ function context(
     audio,
     progress: (done, total) => options.progress?.push([done, total]),
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
   };
 }
 

@@ -1,5 +1,6 @@
 // The core provider components on their own (no orchestrator): DEPENDENCY_MISSING without frames,
 // and valid empty artifacts at contract shape on frames with nothing to find (real packaged models).
+import { memoryScratchSpace, noDependencyInputs } from '../../../../contracts/index.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,9 @@ function ctxOf<C>(
     audio: { hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 },
     progress: () => undefined,
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
     models: createModelAccess(),
   };
 }

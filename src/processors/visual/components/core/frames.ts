@@ -8,7 +8,7 @@ import {
   type ResourceProfile,
 } from '../../../../contracts/index.js';
 import { z } from 'zod';
-import type { ModelAccess } from '../../../../models/index.js';
+import { modelsOf, type ModelAccess } from '../../../../models/index.js';
 
 /** The per-frame axis every core provider's NPZ starts with (N = the provider's own frames). */
 export const FRAME_AXIS_ARRAYS = {
@@ -48,10 +48,7 @@ export function ownFrames(ctx: ComponentContext<unknown>, name: string): FrameAc
 
 /** The model system a core provider loads through; it is given by the orchestrator for every component with `models()`. */
 export function modelAccess(ctx: ComponentContext<unknown>, name: string): ModelAccess {
-  if (!ctx.models) {
-    throw new DependencyError('DEPENDENCY_MISSING', `${name} calls models but was given no model access`);
-  }
-  return ctx.models;
+  return modelsOf(ctx, name);
 }
 
 /** Frame `index` of the batch result `part`. */

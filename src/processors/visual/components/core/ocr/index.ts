@@ -1,7 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { encodeNpz, nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
+import { nd, type Component, type ComponentResult } from '../../../../../contracts/index.js';
 import {
   FRAME_AXIS_ARRAYS,
   copySlot,
@@ -20,7 +20,9 @@ export const OCR_MODELS = { det: 'paddleocr-det', cls: 'paddleocr-cls', rec: 'pa
 /** The character dictionary shipped with (and digest-pinned in the card of) the recogniser. */
 const DICTIONARY = 'ppocr_keys_v1.txt';
 /** R-PRV-2: the OCR → Text handoff, the only place raw OCR strings are written. */
-export const OCR_HANDOFF_DIR = '_tmp_ocr';
+/** The scratch area of the raw-text handoff (`_tmp_ocr/`, R-PRV-2). */
+export const OCR_HANDOFF_AREA = 'ocr';
+export const OCR_HANDOFF_DIR = `_tmp_${OCR_HANDOFF_AREA}`;
 export const OCR_HANDOFF_FILE = 'ocr_text.npz';
 
 /** `ocr` config (see `OcrParams` in ocr.ts and `DbParams` in db.ts). */
@@ -83,6 +85,7 @@ export const ocr: Component<OcrConfig> = {
   processor: 'visual',
   version: '0.1.0',
   dependsOn: [],
+  handoffs: [OCR_HANDOFF_AREA],
   // Not in the SPEC's defaults: ~1 s/frame on a shared CPU at 720 lines; on-screen text stays for
   // seconds, so one frame every ~2 s (at least 6) covers captions and lower thirds.
   budget: { min: 6, targetPerMinute: 30, max: 120 },
@@ -186,23 +189,18 @@ export const ocr: Component<OcrConfig> = {
     }
     const withText = present.reduce((a, b) => a + b, 0);
     // R-PRV-2: raw strings only in the run's scratch handoff, written atomically.
-    const handoffDir = join(ctx.runDir, OCR_HANDOFF_DIR);
-    await mkdir(handoffDir, { recursive: true });
-    const handoff = join(handoffDir, OCR_HANDOFF_FILE);
-    await writeFile(
-      `${handoff}.partial`,
-      encodeNpz(
-        {
-          frame_indices: nd.int32(Int32Array.from(frames.frameIndices)),
-          source_frame_indices: nd.int32(Int32Array.from(frames.sourceFrameIndices)),
-          times_sec: nd.float32(Float32Array.from(frames.timestampsSec)),
-          line_count: nd.int32(Int32Array.from(out.lineCount)),
-          texts: nd.unicode(texts, [n, L]),
-        },
-        { producer: NAME, producer_version: '0.1.0', ...ctx.identity, raw_text: true },
-      ),
+    await ctx.scratch.writeNpz(
+      OCR_HANDOFF_AREA,
+      OCR_HANDOFF_FILE,
+      {
+        frame_indices: nd.int32(Int32Array.from(frames.frameIndices)),
+        source_frame_indices: nd.int32(Int32Array.from(frames.sourceFrameIndices)),
+        times_sec: nd.float32(Float32Array.from(frames.timestampsSec)),
+        line_count: nd.int32(Int32Array.from(out.lineCount)),
+        texts: nd.unicode(texts, [n, L]),
+      },
+      { producer: NAME, producer_version: '0.1.0', raw_text: true },
     );
-    await rename(`${handoff}.partial`, handoff);
     const empty = lines === 0;
     return {
       status: empty ? 'empty' : 'ok',

@@ -1,5 +1,6 @@
 // Cut detection on synthetic pixel arrays (solid colours, noise textures, fades, dissolves) and on
 // frames ffmpeg decodes from generated videos whose cuts and transitions lie at known frames.
+import { memoryScratchSpace, noDependencyInputs } from '../../../../../contracts/index.js';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -440,6 +441,9 @@ function context(frames: FrameAccess | null, progress: [number, number][] = []) 
     audio: { hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 },
     progress: (done: number, total: number) => void progress.push([done, total]),
     signal: new AbortController().signal,
+    inputs: noDependencyInputs('test'),
+    scratch: memoryScratchSpace(),
+    document: null,
   } satisfies ComponentContext<unknown>;
 }
 

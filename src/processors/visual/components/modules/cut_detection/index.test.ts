@@ -1,3 +1,4 @@
+import { memoryScratchSpace, noDependencyInputs } from '../../../../../contracts/index.js';
 import { describe, expect, it } from 'vitest';
 import type { ComponentContext } from '../../../../../contracts/index.js';
 import { cutDetection } from './index.js';
@@ -12,6 +13,9 @@ describe('cut_detection component', () => {
       audio: { hasAudio: false, wavPath: null, sampleRate: 48000, channels: 0, durationSec: 0 },
       progress: () => undefined,
       signal: new AbortController().signal,
+      inputs: noDependencyInputs('test'),
+      scratch: memoryScratchSpace(),
+      document: null,
     } satisfies ComponentContext<unknown>;
     await expect(cutDetection.run(ctx as never)).rejects.toMatchObject({ code: 'DEPENDENCY_MISSING' });
   });

@@ -334,7 +334,7 @@ describe('webhooks of a real run', () => {
       profile: profile.name,
       run_id: 'hooked',
       callback_url: hook.url,
-      document: { comments: [CANARY] },
+      document: { comments: [{ text: CANARY }] },
     });
     expect(response.status).toBe(202);
     const events = await waitFor(

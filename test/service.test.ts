@@ -99,7 +99,7 @@ describe('dataprocessor serve (embedded queue)', () => {
     const tooShort = await submit(acme, {
       video_path: short,
       profile: SIGNALS.name,
-      document: { comments: [CANARY] },
+      document: { comments: [{ text: CANARY }] },
     });
     expect(tooShort.status).toBe(422);
     expect(tooShort.json<{ error_code: string }>().error_code).toBe('INPUT_TOO_SHORT');
@@ -118,7 +118,7 @@ describe('dataprocessor serve (embedded queue)', () => {
       video_path: video,
       profile: SIGNALS.name,
       run_id: 'svc-run-1',
-      document: { title: 't', comments: [CANARY] },
+      document: { title: 't', comments: [{ text: CANARY }] },
     });
     expect(submitted.status, submitted.body).toBe(202);
     expect(submitted.json<{ run_id: string; state: string }>()).toMatchObject({

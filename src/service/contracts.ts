@@ -2,7 +2,7 @@
 // queue, what status it reads back, and the body of a webhook. zod schemas, so the API validates
 // requests and answers with them and the OpenAPI document is generated from them.
 import { z } from 'zod';
-import { COMPONENT_STATUSES, ERROR_CODE_NAMES, idSchema } from '../contracts/index.js';
+import { COMPONENT_STATUSES, ERROR_CODE_NAMES, idSchema, videoDocumentSchema } from '../contracts/index.js';
 
 /** The life of a job: `queued` (waiting, or buffered for a cross-video batch), `running`, then final. */
 export const JOB_STATES = ['queued', 'running', 'ok', 'error', 'cancelled'] as const;
@@ -34,7 +34,7 @@ export const submitRunSchema = z
      * The run's text inputs (title, description, comments…); passed to the run, never logged,
      * never echoed by the API (R-PRV, R-SEC-5).
      */
-    document: z.record(z.string(), z.unknown()).optional(),
+    document: videoDocumentSchema.optional(),
   })
   .strict();
 export type SubmitRun = z.infer<typeof submitRunSchema>;

@@ -1,7 +1,7 @@
 // The service's one view of the run core: compile a submission when it arrives (bad input is
 // answered at once, nothing queued), execute a compiled plan in a worker. `orchestratorExecutor`
 // maps it onto the orchestrator; tests use the real one.
-import type { ErrorCode } from '../contracts/index.js';
+import type { ErrorCode, VideoDocument } from '../contracts/index.js';
 import type { RunEvent } from '../orchestrator/index.js';
 
 /** What the API hands to `compile`: ids already checked against the caller's key. */
@@ -11,7 +11,7 @@ export interface RunSubmission {
   runId: string;
   videoId?: string;
   profile: string;
-  document?: Record<string, unknown>;
+  document?: VideoDocument;
 }
 
 /** A compiled run: plain JSON (it travels through the queue), with the ids the API needs. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDatabasePath } from '../orchestrator/index.js';
-import { startService, type RunningService, type ServiceOptions } from '../service/index.js';
+import { createLogger, startService, type RunningService, type ServiceOptions } from '../service/index.js';
 import { reportError } from './output.js';
 
 export interface ServiceCliOptions {
@@ -18,6 +18,8 @@ export interface ServiceCliOptions {
   shutdownDeadlineSec: string;
   outboundAllow: string[];
   logLevel: string;
+  leaseSec: string;
+  redisPrefix?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -46,7 +48,13 @@ export function serviceOptions(command: Command): Command {
       collect,
       [],
     )
-    .option('--log-level <level>', 'pino log level', 'info');
+    .option('--log-level <level>', 'pino log level', 'info')
+    .option(
+      '--lease-sec <s>',
+      "a dead worker's job is recovered once its lease (renewed while alive) lapses",
+      '30',
+    )
+    .option('--redis-prefix <prefix>', 'key prefix and queue name stem on Redis (one per deployment)');
 }
 
 export function compileServiceOptions(options: ServiceCliOptions): ServiceOptions {
@@ -76,6 +84,9 @@ export function compileServiceOptions(options: ServiceCliOptions): ServiceOption
     shutdownDeadlineMs: number('--shutdown-deadline-sec', options.shutdownDeadlineSec) * 1000,
     webhookSecrets: secrets,
     outboundAllow: options.outboundAllow ?? [],
+    leaseMs: number('--lease-sec', options.leaseSec ?? '30') * 1000,
+    ...(options.redisPrefix !== undefined ? { redisPrefix: options.redisPrefix } : {}),
+    logger: createLogger({ level: options.logLevel }),
   };
 }
 

@@ -14,6 +14,7 @@ import { modelStoreCheck, queueCheck, storageCheck, tritonCheck, type HealthChec
 import { createLogger } from './logging.js';
 import { ServiceMetrics } from './metrics.js';
 import { orchestratorExecutor } from './orchestrator-executor.js';
+import { RedisClaims } from './redis-claims.js';
 import type { JobQueue, WorkerHandle } from './queue/port.js';
 import { SqliteJobQueue } from './queue/sqlite.js';
 import { onJobFinished, runJobHandler } from './run-worker.js';
@@ -75,11 +76,12 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export function openQueue(options: ServiceOptions): Promise<JobQueue> {
+export async function openQueue(options: ServiceOptions): Promise<JobQueue> {
   if (options.redisUrl) {
-    throw new Error('the Redis queue is not built yet');
+    const { BullJobQueue } = await import('./queue/bullmq.js');
+    return BullJobQueue.connect(options.redisUrl, { prefix: options.redisPrefix ?? 'dataprocessor' });
   }
-  return Promise.resolve(SqliteJobQueue.open(options.databasePath));
+  return SqliteJobQueue.open(options.databasePath);
 }
 
 function outboundGuard(options: ServiceOptions): SsrfGuard {
@@ -136,8 +138,26 @@ function startWorkers(
   return handles;
 }
 
+/** The run core over the store; with Redis, stage claims go through Redis (several hosts). */
+function defaultExecutor(options: ServiceOptions): { executor: RunExecutor; close: () => void } {
+  if (options.executor) return { executor: options.executor, close: () => undefined };
+  const claims = options.redisUrl
+    ? new RedisClaims(options.redisUrl, { prefix: options.redisPrefix ?? 'dataprocessor' })
+    : undefined;
+  const executor = orchestratorExecutor({
+    storeRoot: options.storeRoot,
+    databasePath: options.databasePath,
+    ...(claims ? { claims } : {}),
+  });
+  return { executor, close: () => claims?.close() };
+}
+
 function healthChecks(options: ServiceOptions, queue: JobQueue): HealthCheck[] {
-  const checks = [queueCheck(queue), storageCheck(resolve(options.storeRoot)), modelStoreCheck()];
+  const checks = [
+    { ...queueCheck(queue), name: options.redisUrl ? 'redis' : 'queue' },
+    storageCheck(resolve(options.storeRoot)),
+    modelStoreCheck(),
+  ];
   if (options.tritonUrl) checks.push(tritonCheck(options.tritonUrl));
   return checks;
 }
@@ -148,9 +168,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const queue = await openQueue(options);
   const metrics = new ServiceMetrics({ queue });
   const keys = ApiKeyStore.open(options.databasePath);
-  const executor =
-    options.executor ??
-    orchestratorExecutor({ storeRoot: options.storeRoot, databasePath: options.databasePath });
+  const { executor, close: closeExecutor } = defaultExecutor(options);
   const metricsOnApiPort = options.metricsPort === undefined;
   const app = await buildApi({
     queue,
@@ -219,6 +237,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       metricsServer?.close();
       await Promise.all(workers.map((w) => w.close(options.shutdownDeadlineMs ?? 30_000)));
       await queue.close();
+      closeExecutor();
       keys.close();
       logger.info({ event: 'service_stopped' }, 'service stopped');
       logger.flush();
@@ -231,9 +250,7 @@ export async function startWorker(options: ServiceOptions): Promise<RunningServi
   const logger = options.logger ?? createLogger();
   const queue = await openQueue(options);
   const metrics = new ServiceMetrics({ queue });
-  const executor =
-    options.executor ??
-    orchestratorExecutor({ storeRoot: options.storeRoot, databasePath: options.databasePath });
+  const { executor, close: closeExecutor } = defaultExecutor(options);
   let metricsServer: Server | null = null;
   let metricsUrl: string | null = null;
   if (options.metricsPort !== undefined) {
@@ -271,6 +288,7 @@ export async function startWorker(options: ServiceOptions): Promise<RunningServi
       metricsServer?.close();
       await Promise.all(workers.map((w) => w.close(options.shutdownDeadlineMs ?? 30_000)));
       await queue.close();
+      closeExecutor();
       logger.info({ event: 'worker_stopped' }, 'worker stopped');
       logger.flush();
     },

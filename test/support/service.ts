@@ -135,14 +135,30 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
-/** Debian's redis-server on a random loopback port, no persistence, stopped by its pid. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Debian's redis-server on a random loopback port, stopped by its pid. Its data lives in `dir`
+ * (append-only file, fsync always), so a restart finds the queue as it was.
+ */
+export async function startRedis(dir: string): Promise<RedisServer> {
   const port = await freePort();
   let proc: ChildProcess;
   const launch = async (): Promise<void> => {
     proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

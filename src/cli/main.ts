@@ -6,6 +6,9 @@ import { registerProfilesCommand } from './profiles.js';
 import { registerModelsCommand } from './models.js';
 import { exitQuietlyOnClosedOutput, reportError, setDebugOutput } from './output.js';
 import { registerRunCommand } from './run.js';
+import { registerKeysCommand } from './keys.js';
+import { registerServeCommand } from './serve.js';
+import { registerWorkerCommand } from './worker.js';
 
 /** Usage errors exit like INPUT_INVALID (2) and read like every other error: code, message, hint. */
 const USAGE_EXIT_CODE = ERROR_CODES.INPUT_INVALID.exitCode;
@@ -44,6 +47,9 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerProfilesCommand(program);
   registerModelsCommand(program);
+  registerServeCommand(program);
+  registerWorkerCommand(program);
+  registerKeysCommand(program);
   formatUsageErrors(program);
   return program;
 }

@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 /usr/bin/python3 -c "import av" >/dev/null 2>&1 || need_apt+=(python3-av)
 # Tests only: a real PostgreSQL server proves the profile database schema is portable (R-MOD-4).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
+# Tests only: a real Redis server for the BullMQ queue and Redis claims of the service tests.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # Tests only: the OCR tests render text with ffmpeg drawtext in DejaVu fonts.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -68,7 +68,9 @@ export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-async function request(path: string, init: RequestInit = {}, key = storedKey()): Promise<Response> {
+/** `candidate`: a key being checked at login (a 401 then is an answer, not a lost session). */
+async function request(path: string, init: RequestInit = {}, candidate?: string): Promise<Response> {
+  const key = candidate ?? storedKey();
   const headers = new Headers(init.headers);
   if (key) headers.set('authorization', `Bearer ${key}`);
   const response = await fetch(path, { ...init, headers, cache: 'no-store' });
@@ -83,7 +85,7 @@ async function request(path: string, init: RequestInit = {}, key = storedKey()):
     // Not a JSON error body (a proxy's page): the status line is the message.
     code = `HTTP_${response.status}`;
   }
-  if (response.status === 401) {
+  if (response.status === 401 && candidate === undefined) {
     forgetKey();
     onUnauthorized();
   }

@@ -21,7 +21,7 @@ import { frameAccessFor, readFramesMetadata } from '../src/segmenter/index.js';
 import { ffmpeg, makeTempDir } from './support/media.js';
 import { installSynthetic } from './support/models/fixtures.js';
 import { loadNpzWithNumpy, runPythonJson } from './support/numpy.js';
-import { recordingStore } from './support/recording-store.js';
+import { recordingStore, type RecordingStore } from './support/recording-store.js';
 import { FACE_SAMPLES, FONTS, characterErrorRate, faceSamplePath } from './support/visual.js';
 
 const W = 1280;
@@ -170,9 +170,10 @@ describe('visual core providers through runVideo', () => {
   let runDir: string;
   let manifest: Manifest;
   // Records every write the run asks the store port for (R-ST-4).
-  const recorded = recordingStore(join(dir, 'store'));
+  let recorded: RecordingStore;
 
   beforeAll(async () => {
+    recorded = recordingStore(join(dir, 'store'));
     const outcome = await runVideo(
       {
         videoPath: video,

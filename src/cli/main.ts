@@ -4,6 +4,9 @@ import { registerAuditCommand } from './audit.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerModelsCommand } from './models.js';
 import { registerRunCommand } from './run.js';
+import { registerKeysCommand } from './keys.js';
+import { registerServeCommand } from './serve.js';
+import { registerWorkerCommand } from './worker.js';
 
 /** The one CLI (R-ARC-1): every command is registered here from its own file. */
 export function buildProgram(): Command {
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerProfilesCommand(program);
   registerModelsCommand(program);
+  registerServeCommand(program);
+  registerWorkerCommand(program);
+  registerKeysCommand(program);
   return program;
 }
 

@@ -1,0 +1,124 @@
+import type { Command } from 'commander';
+import { defaultDatabasePath } from '../orchestrator/index.js';
+import { startService, type RunningService, type ServiceOptions } from '../service/index.js';
+import { reportError } from './output.js';
+
+export interface ServiceCliOptions {
+  db?: string;
+  out: string;
+  host: string;
+  port?: string;
+  metricsPort?: string;
+  redis?: string;
+  concurrency: string;
+  allowRoot: string[];
+  staging?: string;
+  bufferWindowMs: string;
+  triton?: string;
+  shutdownDeadlineSec: string;
+  outboundAllow: string[];
+  logLevel: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** The options `serve` and `worker` share. */
+export function serviceOptions(command: Command): Command {
+  return command
+    .option(
+      '--db <path>',
+      'service database: profiles, API keys, embedded queue (default: $DATAPROCESSOR_DB or ~/.local/share/dataprocessor)',
+    )
+    .option('--out <dir>', 'result store root', 'result_store')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--metrics-port <port>', 'serve /metrics (no key) on this port instead of the API port')
+    .option('--redis <url>', 'BullMQ on this Redis instead of the embedded queue (scale-out)')
+    .option('--concurrency <n>', 'jobs run at once by this process (serve: 0 = API only)', '1')
+    .option('--triton <url>', 'Triton server whose readiness /health checks')
+    .option(
+      '--shutdown-deadline-sec <s>',
+      'on SIGTERM, running jobs get this long before they are handed back',
+      '30',
+    )
+    .option(
+      '--outbound-allow <cidr>',
+      'let webhooks and video_url reach this private address/CIDR (repeatable)',
+      collect,
+      [],
+    )
+    .option('--log-level <level>', 'pino log level', 'info');
+}
+
+export function compileServiceOptions(options: ServiceCliOptions): ServiceOptions {
+  const secrets = [
+    process.env.DATAPROCESSOR_WEBHOOK_SECRET,
+    process.env.DATAPROCESSOR_WEBHOOK_SECRET_PREVIOUS,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const number = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
+    return n;
+  };
+  return {
+    databasePath: options.db ?? defaultDatabasePath(),
+    storeRoot: options.out,
+    host: options.host,
+    ...(options.port !== undefined ? { port: number('--port', options.port) } : {}),
+    ...(options.metricsPort !== undefined
+      ? { metricsPort: number('--metrics-port', options.metricsPort) }
+      : {}),
+    ...(options.redis !== undefined ? { redisUrl: options.redis } : {}),
+    concurrency: number('--concurrency', options.concurrency),
+    allowedRoots: options.allowRoot ?? [],
+    ...(options.staging !== undefined ? { stagingDir: options.staging } : {}),
+    bufferWindowMs: number('--buffer-window-ms', options.bufferWindowMs ?? '0'),
+    ...(options.triton !== undefined ? { tritonUrl: options.triton } : {}),
+    shutdownDeadlineMs: number('--shutdown-deadline-sec', options.shutdownDeadlineSec) * 1000,
+    webhookSecrets: secrets,
+    outboundAllow: options.outboundAllow ?? [],
+  };
+}
+
+/** Runs until SIGTERM/SIGINT, then stops gracefully (R-SVC-1). */
+export async function runUntilSignalled(start: () => Promise<RunningService>): Promise<void> {
+  const service = await start();
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void service.close().finally(done);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/** `dataprocessor serve`: the HTTP API with an embedded worker (R-SVC-1/2). */
+export function registerServeCommand(program: Command): void {
+  serviceOptions(program.command('serve'))
+    .description('Serve the HTTP API (and run jobs in this process unless --concurrency 0).')
+    .option('--port <port>', 'API port (0: any free port)', '8080')
+    .option(
+      '--allow-root <dir>',
+      'video_path submissions must lie under this directory (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--staging <dir>',
+      'where uploads and downloads wait for their run (shared storage when workers are on other hosts)',
+    )
+    .option(
+      '--buffer-window-ms <ms>',
+      'cross-video batch buffer window: jobs wait this long, shown queued (R-BAT-4)',
+      '0',
+    )
+    .action(async (options: ServiceCliOptions) => {
+      try {
+        const compiled = compileServiceOptions(options);
+        await runUntilSignalled(() => startService(compiled));
+      } catch (error) {
+        process.exitCode = reportError(error, false);
+      }
+    });
+}

@@ -91,14 +91,14 @@ function renderSummary(section: HTMLElement, status: RunStatus): void {
     h(
       'dl',
       { class: 'facts' },
-      ...fact('Profile', status.profile),
-      ...fact('Video', status.video_id ?? '—'),
-      ...fact('Platform', status.platform_id),
-      ...fact('Created', formatTime(status.created_at)),
-      ...fact('Started', formatTime(status.started_at)),
-      ...fact('Finished', formatTime(status.finished_at)),
-      ...fact('Duration', formatDurationMs(elapsedMs(status.started_at, status.finished_at))),
-      ...fact('Attempts', String(status.attempts)),
+      fact('Profile', status.profile),
+      fact('Video', status.video_id ?? '—'),
+      fact('Platform', status.platform_id),
+      fact('Created', formatTime(status.created_at)),
+      fact('Started', formatTime(status.started_at)),
+      fact('Finished', formatTime(status.finished_at)),
+      fact('Duration', formatDurationMs(elapsedMs(status.started_at, status.finished_at))),
+      fact('Attempts', String(status.attempts)),
     ),
     status.error_code
       ? h(
@@ -111,8 +111,8 @@ function renderSummary(section: HTMLElement, status: RunStatus): void {
   );
 }
 
-function fact(term: string, value: string): HTMLElement[] {
-  return [h('dt', {}, term), h('dd', {}, value)];
+function fact(term: string, value: string): HTMLElement {
+  return h('div', {}, h('dt', {}, term), h('dd', {}, value));
 }
 
 function renderProgress(section: HTMLElement, status: RunStatus): void {

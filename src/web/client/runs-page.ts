@@ -93,7 +93,7 @@ export function runsPage(main: HTMLElement): () => void {
           )),
     );
     const counts = RUN_STATES.map((s) => `${sorted.filter((r) => r.state === s).length} ${s}`);
-    summary.textContent = `${sorted.length} runs: ${counts.join(' · ')}`;
+    summary.textContent = `${sorted.length} run${sorted.length === 1 ? '' : 's'}: ${counts.join(' · ')}`;
     replace(
       body,
       ...shown.map((r) =>

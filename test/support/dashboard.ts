@@ -1,15 +1,16 @@
 // Helpers of the dashboard tests and `npm run screenshots`: Debian's Chromium driven by
 // playwright-core (no browser is ever downloaded), `dataprocessor serve` as a child process on a
-// free loopback port (stopped by its pid), API keys made with `dataprocessor keys`, and a short
-// generated video with a hard cut and a tone.
+// free loopback port (stopped by its pid), and a short generated video with a hard cut and a tone.
+// Keys and ports come from the service tests' helpers (./service.ts).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { BIN, createKey, freePort } from './service.js';
 
-export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'dataprocessor.js');
+export { createKey };
+
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** Chromium headless with a fresh, empty profile; nothing reaches the network but loopback. */
@@ -30,28 +31,6 @@ export async function launchChromium(viewport = { width: 1280, height: 800 }): P
       '--disable-sync',
     ],
   });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `dataprocessor keys create`: a new key of `platformId` with `role`. */
-export function createKey(db: string, platformId: string, role = 'submit'): string {
-  const out = execFileSync(
-    process.execPath,
-    [BIN, 'keys', 'create', '--db', db, '--platform-id', platformId, '--role', role, '--json'],
-    { encoding: 'utf8' },
-  );
-  return (JSON.parse(out) as { key: string }).key;
 }
 
 export interface Service {

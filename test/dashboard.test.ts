@@ -293,6 +293,33 @@ print(json.dumps(out))
     expect(lastPixel[2]).toBeLessThan(60);
   });
 
+  it('marks cache hits on the timeline of a second run of the same video', async () => {
+    const second = await apiJson<{ run_id: string }>(service, keyA, '/api/runs', {
+      method: 'POST',
+      body: { video_path: join(service.inputs, 'cut.mp4'), run_id: 'dash-a2' },
+    });
+    expect(second.status).toBe(202);
+    await page.goto(`${service.url}/#/runs/dash-a2`);
+    await expect
+      .poll(() => page.locator('#run-title .badge').getAttribute('data-state'), { timeout: 300_000 })
+      .toBe('ok');
+    const manifest = (await apiJson<Manifest>(service, keyA, '/api/runs/dash-a2/manifest')).body;
+    const hits = manifest.components.filter((c) => c.cache_hit).map((c) => c.name);
+    expect(hits.length).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('ol.gantt li[data-component]').count())
+      .toBe(manifest.components.length);
+    expect(await attributes(page.locator('ol.gantt li[data-cache-hit]'), 'data-component')).toEqual(hits);
+    expect(await page.locator('ol.gantt .gantt-bar.cache-hit').count()).toBe(hits.length);
+    await expect
+      .poll(() =>
+        page.evaluate(
+          () => Object.keys((globalThis as unknown as PageGlobals).dataprocessorDashboard.plots).length,
+        ),
+      )
+      .toBe(4);
+  }, 330_000);
+
   it('reads plot values with the keyboard and fits a narrow window', async () => {
     const holder = page.locator('#plot-loudness .plot-canvas');
     await holder.focus();

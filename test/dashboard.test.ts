@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../src/contracts/index.js';
 import { runPythonJson } from './support/numpy.js';
 import {
   apiJson,
@@ -318,6 +319,32 @@ print(json.dumps(out))
         ),
       )
       .toBe(4);
+  }, 330_000);
+
+  it('shows a failed run with its error code, message and the code’s hint', async () => {
+    // The full profile needs CLIP and depth models that are not installed: MODEL_NOT_FOUND.
+    const failing = await apiJson<{ run_id: string }>(service, keyA, '/api/runs', {
+      method: 'POST',
+      body: { video_path: join(service.inputs, 'cut.mp4'), run_id: 'dash-a3', profile: 'full' },
+    });
+    expect(failing.status).toBe(202);
+    await page.goto(`${service.url}/#/runs/dash-a3`);
+    await expect
+      .poll(() => page.locator('#run-title .badge').getAttribute('data-state'), { timeout: 300_000 })
+      .toBe('error');
+    const status = (await apiJson<{ error_code: string; error: string }>(service, keyA, '/api/runs/dash-a3'))
+      .body;
+    expect(status.error_code).toBe('MODEL_NOT_FOUND');
+    const shown = await page.locator('#run-error').textContent();
+    expect(shown).toContain(status.error_code);
+    expect(shown).toContain(status.error);
+    expect(shown).toContain(ERROR_CODES.MODEL_NOT_FOUND.hint);
+    await page.goto(`${service.url}/#/`);
+    await expect
+      .poll(() => page.locator('tr[data-run-id="dash-a3"] .error-code').textContent())
+      .toBe('MODEL_NOT_FOUND');
+    await page.goto(`${service.url}/#/runs/${runId}`);
+    await expect.poll(() => page.locator('#plot-loudness .plot-canvas').count()).toBe(1);
   }, 330_000);
 
   it('reads plot values with the keyboard and fits a narrow window', async () => {

@@ -14,6 +14,8 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need_
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_apt+=(postgresql)
 # Tests only: a real Redis server for the BullMQ queue and Redis claims of the service tests.
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# Tests only: a real headless browser for the dashboard tests and `npm run screenshots`.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # Tests only: the OCR tests render text with ffmpeg drawtext in DejaVu fonts.
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 if [ "${#need_apt[@]}" -gt 0 ]; then

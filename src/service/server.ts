@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ProfileStore } from '../orchestrator/index.js';
 import { LocalResultStore } from '../storage/index.js';
+import { registerDashboard } from '../web/index.js';
 import { buildApi } from './api.js';
 import { ApiKeyStore } from './auth.js';
 import type { RunExecutor } from './executor.js';
@@ -194,6 +195,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       }
     },
   });
+  await registerDashboard(app); // the static dashboard at / (R-SVC-5)
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
   let metricsServer: Server | null = null;
   let metricsUrl: string | null = null;

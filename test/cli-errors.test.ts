@@ -114,6 +114,37 @@ const USAGE = 'INPUT_INVALID';
 
 /** The table: every command and subcommand, the mistakes a new user makes, what must come out. */
 const CASES: Case[] = [
+  // service commands (argument errors exit before anything listens)
+  {
+    command: 'serve',
+    args: () => ['serve', '--port', 'abc'],
+    code: 'INPUT_INVALID',
+    message: /--port must be a non-negative number/,
+  },
+  {
+    command: 'worker',
+    args: () => ['worker', '--concurrency', '-3'],
+    code: 'INPUT_INVALID',
+    message: /--concurrency must be a non-negative number/,
+  },
+  {
+    command: 'keys create',
+    args: () => ['keys', 'create'],
+    code: USAGE,
+    message: /required option '--platform-id/,
+  },
+  {
+    command: 'keys list',
+    args: () => ['keys', 'list', '--db', '/proc/dp-no-such/db.sqlite'],
+    code: 'STORAGE_IO',
+    message: /dp-no-such/,
+  },
+  {
+    command: 'keys revoke',
+    args: () => ['keys', 'revoke'],
+    code: USAGE,
+    message: /missing required argument 'id'/,
+  },
   // run
   {
     command: 'run',

@@ -39,14 +39,15 @@ E = rng.normal(size=(30, 16)).astype(np.float32)
 E /= np.linalg.norm(E, axis=1, keepdims=True)
 np.savez(out + '/clip.npz', meta=meta('ok'), embeddings=E, times_sec=(np.arange(30) * 0.5).astype(np.float32))
 S = (E.astype(np.float64) @ E.T.astype(np.float64))
-# Cuts: gradual spans given as source frame indices; the times come from the analysed frames.
+# Cuts (cut_detection ≥ 0.2): gradual spans with source frame indices and their times.
 src = np.array([0, 2, 4, 6, 8, 10, 12, 14], dtype=np.int32)
 t = (src / 25).astype(np.float32)
 np.savez(out + '/cuts.npz', meta=meta('ok'), frame_indices=np.arange(8, dtype=np.int32), source_frame_indices=src,
          times_sec=t, transition_scores=np.array([np.nan, .1, .9, .1, .2, .5, .6, .1], dtype=np.float32),
-         cut_frame_indices=np.array([4], dtype=np.int32), cut_times_sec=t[[2]],
-         gradual_start_frame_indices=np.array([8], dtype=np.int32), gradual_end_frame_indices=np.array([12], dtype=np.int32),
-         shot_start_frame_indices=np.array([0, 4, 12], dtype=np.int32), shot_end_frame_indices=np.array([2, 10, 14], dtype=np.int32),
+         source_cut_frame_indices=np.array([4], dtype=np.int32), cut_times_sec=t[[2]],
+         source_gradual_start_frame_indices=np.array([8], dtype=np.int32), source_gradual_end_frame_indices=np.array([12], dtype=np.int32),
+         gradual_start_times_sec=t[[4]], gradual_end_times_sec=t[[6]],
+         source_shot_start_frame_indices=np.array([0, 4, 12], dtype=np.int32), source_shot_end_frame_indices=np.array([2, 10, 14], dtype=np.int32),
          shot_start_times_sec=t[[0, 2, 6]], shot_end_times_sec=t[[1, 5, 7]])
 # Faces: an empty artifact at contract shape.
 np.savez(out + '/faces.npz', meta=meta('empty', 'no_faces_detected'), times_sec=np.zeros(3, np.float32),

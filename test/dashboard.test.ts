@@ -277,7 +277,7 @@ print(json.dumps(out))
     }
 
     // One thumbnail per shot; the shot after the cut is the plain red frame.
-    const shots = npz.cut_detection?.arrays.shot_start_frame_indices as number[];
+    const shots = npz.cut_detection?.arrays.source_shot_start_frame_indices as number[];
     const thumbnails = page.locator('#shot-thumbnails li.thumbnail');
     await expect.poll(() => thumbnails.count(), { timeout: 30_000 }).toBe(shots.length);
     expect((await attributes(thumbnails, 'data-source-frame')).map(Number)).toEqual(shots);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DataProcessorError } from '../contracts/index.js';
 import { defaultDatabasePath } from '../orchestrator/index.js';
 import { createLogger, startService, type RunningService, type ServiceOptions } from '../service/index.js';
 import { reportError } from './output.js';
@@ -64,7 +65,8 @@ export function compileServiceOptions(options: ServiceCliOptions): ServiceOption
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
   const number = (name: string, value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new DataProcessorError('INPUT_INVALID', `${name} must be a non-negative number, not "${value}".`);
     return n;
   };
   return {

@@ -3,7 +3,7 @@
 // (no dictionary to search) and lookups stay cheap; comparison is constant-time. Keys live in the
 // service's SQLite database, next to the profiles and the embedded queue.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { ensureDirectorySync } from '../storage/index.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -68,7 +68,7 @@ export class ApiKeyStore {
 
   static open(path: string): ApiKeyStore {
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') ensureDirectorySync(dirname(path));
       const db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');

@@ -4,7 +4,7 @@
 // holds a lease its worker renews; a job whose lease expired (its worker died) goes back to
 // `queued` and is resumed by the next worker — at-least-once, and the artifact layer's idempotency
 // keeps that free of duplicates.
-import { mkdirSync } from 'node:fs';
+import { ensureDirectorySync } from '../../storage/index.js';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -127,7 +127,7 @@ export class SqliteJobQueue implements JobQueue {
   /** Opens (creating if needed) the queue tables in the database at `path`. */
   static open(path: string, options: SqliteQueueOptions = {}): SqliteJobQueue {
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') ensureDirectorySync(dirname(path));
       const db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('busy_timeout = 5000');

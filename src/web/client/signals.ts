@@ -128,28 +128,15 @@ export function loudnessSignals(npz: NpzFile): SignalSpec[] {
   ];
 }
 
-/** Time of each source frame index the component analysed (for spans given as frame indices). */
-function timeOfSourceFrame(npz: NpzFile): Map<number, number> {
-  const indices = numbers(npz, 'source_frame_indices');
-  const times = numbers(npz, 'times_sec');
-  const map = new Map<number, number>();
-  for (let i = 0; i < indices.length; i += 1) map.set(indices[i] as number, times[i] as number);
-  return map;
-}
-
 export function cutSignals(npz: NpzFile): SignalSpec[] {
   const title = 'Transitions and shots';
   const empty = emptyOf(npz, 'cuts', title);
   if (empty) return [empty];
-  const timeOf = timeOfSourceFrame(npz);
-  const starts = numbers(npz, 'gradual_start_frame_indices');
-  const ends = numbers(npz, 'gradual_end_frame_indices');
+  // cut_detection ≥ 0.2 gives the gradual spans' times directly (frame-exact, source domain).
+  const starts = numbers(npz, 'gradual_start_times_sec');
+  const ends = numbers(npz, 'gradual_end_times_sec');
   const spans: [number, number][] = [];
-  for (let g = 0; g < starts.length; g += 1) {
-    const from = timeOf.get(starts[g] as number);
-    const to = timeOf.get(ends[g] as number);
-    if (from !== undefined && to !== undefined) spans.push([from, to]);
-  }
+  for (let g = 0; g < starts.length; g += 1) spans.push([starts[g] as number, ends[g] as number]);
   const cuts = Array.from(numbers(npz, 'cut_times_sec'));
   const shots = numbers(npz, 'shot_start_times_sec').length;
   return [
@@ -165,7 +152,7 @@ export function cutSignals(npz: NpzFile): SignalSpec[] {
         { label: 'transition score', source: 'transition_scores', values: numbers(npz, 'transition_scores') },
       ],
       markers: { label: 'hard cut', source: 'cut_times_sec', values: cuts },
-      bands: { label: 'gradual', source: 'gradual_start_frame_indices/gradual_end_frame_indices', spans },
+      bands: { label: 'gradual', source: 'gradual_start_times_sec/gradual_end_times_sec', spans },
       yRange: [0, 1],
     },
   ];

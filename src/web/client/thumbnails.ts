@@ -42,7 +42,7 @@ export async function shotThumbnails(
   const metadata = JSON.parse(
     new TextDecoder().decode(await api.artifact(runId, metadataRef.path)),
   ) as FramesMetadata;
-  const starts = Array.from(numbers(cuts, 'shot_start_frame_indices'));
+  const starts = Array.from(numbers(cuts, 'source_shot_start_frame_indices'));
   const startTimes = numbers(cuts, 'shot_start_times_sec');
   const unionOf = new Map(metadata.union_frame_indices_source.map((source, union) => [source, union]));
   const wanted = starts.map((source) => {

@@ -78,8 +78,10 @@ describe('dataprocessor run (default profile) on a 3-shot video with a -23 dBFS 
       'core_face_landmarks/face_landmarks.npz',
       'core_object_detections/object_detections.npz',
       'cut_detection/cut_detection.npz',
+      'emotion_face/emotion_face.npz',
       'loudness_extractor/loudness.npz',
       'ocr/ocr.npz',
+      'shot_quality/shot_quality.npz',
       'tempo_extractor/tempo.npz',
       'text_processor/text_features.npz',
     ]);

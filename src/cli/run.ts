@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import {
   DOCUMENT_LIMITS,
   DataProcessorError,
+  validateId,
   videoDocumentSchema,
   type VideoDocument,
 } from '../contracts/index.js';
@@ -162,6 +163,13 @@ export function registerRunCommand(program: Command): void {
       const view = options.json ? null : new ProgressView();
       try {
         await checkReadableInput(video);
+        // R-ID-4: ids first, so a bad one never creates the output directory.
+        for (const [flag, id] of [
+          ['--platform-id', options.platformId],
+          ['--video-id', options.videoId],
+          ['--run-id', options.runId],
+        ] as const)
+          if (id !== undefined) validateId(flag, id);
         await prepareOutputDirectory(options.out, '--out');
         const outcome = await runVideo(
           {

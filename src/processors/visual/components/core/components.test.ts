@@ -1,7 +1,12 @@
 // The core provider components on their own (no orchestrator): DEPENDENCY_MISSING without frames,
 // and valid empty artifacts at contract shape on frames with nothing to find (real packaged models).
-import { memoryScratchSpace, noDependencyInputs } from '../../../../contracts/index.js';
-import { rmSync } from 'node:fs';
+import {
+  encodeNpz,
+  memoryScratchSpace,
+  noDependencyInputs,
+  type ScratchSpace,
+} from '../../../../contracts/index.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../../../../test/support/media.js';
@@ -69,9 +74,23 @@ function ctxOf<C>(
     progress: () => undefined,
     signal: new AbortController().signal,
     inputs: noDependencyInputs('test'),
-    scratch: memoryScratchSpace(),
+    scratch: runDir === '/nonexistent' ? memoryScratchSpace() : diskScratchSpace(runDir),
     document: null,
     models: createModelAccess(),
+  };
+}
+
+/** Scratch NPZs written under `runDir/_tmp_<area>/` so numpy can read what the component handed off. */
+function diskScratchSpace(runDir: string): ScratchSpace {
+  const memory = memoryScratchSpace();
+  return {
+    async writeNpz(area, file, arrays, meta = {}) {
+      await memory.writeNpz(area, file, arrays, meta);
+      mkdirSync(join(runDir, `_tmp_${area}`), { recursive: true });
+      writeFileSync(join(runDir, `_tmp_${area}`, file), encodeNpz(arrays, meta));
+      return `_tmp_${area}/${file}`;
+    },
+    readNpz: (area, file) => memory.readNpz(area, file),
   };
 }
 

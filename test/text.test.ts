@@ -2,7 +2,7 @@
 // and emoji-regex. Counts are checked against an independent Python computation (stdlib `re` +
 // `unicodedata`) of the README's definitions; embeddings by paraphrase vs unrelated cosine.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -587,6 +587,41 @@ describe('run --document end to end', () => {
     expect(at('field_empty_reason', 'asr')).toBe('dependency_empty');
     expect(at('language', 'description')).toBe('en');
     expect(npz.meta.status).toBe('ok');
+    expect(cli(['audit', runDir]).code).toBe(0);
+  });
+
+  it('--store-raw-payload keeps the raw text in _tmp_text only; --set of the raw key without it is refused', () => {
+    const refused = cli([
+      'run',
+      video,
+      ...['--out', store, '--video-id', 'cap', '--run-id', 'rawset'],
+      ...['--components', 'text_processor', '--document', docPath],
+      ...['--set', 'text_processor.store_raw_payload=true'],
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(/INPUT_INVALID[\s\S]*--store-raw-payload/);
+    expect(existsSync(runDirOf('rawset'))).toBe(false);
+    const r = cli([
+      'run',
+      video,
+      ...['--out', store, '--video-id', 'cap', '--run-id', 'raw'],
+      ...['--components', 'text_processor', '--document', docPath, '--store-raw-payload'],
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).not.toContain(CANARY);
+    const runDir = runDirOf('raw');
+    const raw = loadNpzWithNumpy(join(runDir, '_tmp_text', 'raw_payload.npz'));
+    expect((raw.arrays.field_text?.values as string[]).some((t) => t.includes(CANARY))).toBe(true);
+    expect(raw.arrays.hard_cap_days?.values).toBe(7);
+    const days = (Date.parse(String(raw.arrays.expires_at?.values)) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(6.9);
+    expect(days).toBeLessThanOrEqual(7);
+    for (const [path, text] of runText(runDir))
+      if (!path.includes('_tmp_')) expect(text.includes(CANARY), path).toBe(false);
+    const npz = loadNpzWithNumpy(join(runDir, 'text_processor', 'text_features.npz'));
+    expect(npz.meta.raw_payload).toBe('_tmp_text/raw_payload.npz');
+    // the raw policy is part of the text_processor config, so the canary run is no cache hit
+    expect(entry('raw', 'text_processor')?.cache_hit).toBe(false);
     expect(cli(['audit', runDir]).code).toBe(0);
   });
 

@@ -149,7 +149,12 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
   const componentConfigs = Object.fromEntries(
     order.map((name) => {
       const component = byName.get(name) as Component;
-      return [name, parseConfig(name, component.configSchema, request.config?.components?.[name] ?? {})];
+      const overrides = rawPolicyOf(
+        component,
+        request.config?.components?.[name] ?? {},
+        request.storeRawPayload,
+      );
+      return [name, parseConfig(name, component.configSchema, overrides)];
     }),
   );
 
@@ -452,6 +457,31 @@ function parseDevice(value: string): NonNullable<ComponentModel['device']> {
   if (value === 'cpu' || value === 'auto' || /^cuda:\d+$/.test(value))
     return value as NonNullable<ComponentModel['device']>;
   throw new DataProcessorError('INPUT_INVALID', `--device must be cpu, auto or cuda:N, not "${value}".`);
+}
+
+/** The config key of a component that writes raw text only under the run's raw policy (R-PRV-1). */
+export const RAW_POLICY_KEY = 'store_raw_payload';
+
+/**
+ * R-PRV-1: one switch for raw text — `run --store-raw-payload` (API: `store_raw_payload`). It sets
+ * the raw-policy key of every component that has one (so it is in their config hash), and a `--set`
+ * of that key which disagrees with the run's policy is INPUT_INVALID rather than silently lost when
+ * the run's scratch is removed.
+ */
+function rawPolicyOf(
+  component: Component,
+  overrides: Record<string, unknown>,
+  storeRawPayload: boolean | undefined,
+): Record<string, unknown> {
+  const defaults = component.configSchema.safeParse({});
+  if (!defaults.success || !(RAW_POLICY_KEY in (defaults.data as object))) return overrides;
+  const policy = Boolean(storeRawPayload);
+  if (RAW_POLICY_KEY in overrides && overrides[RAW_POLICY_KEY] !== policy)
+    throw new DataProcessorError(
+      'INPUT_INVALID',
+      `components.${component.name}.${RAW_POLICY_KEY} follows the run's raw policy; pass --store-raw-payload (API: store_raw_payload) instead of setting it.`,
+    );
+  return { ...overrides, [RAW_POLICY_KEY]: policy };
 }
 
 /** A resumed run must exist with the same config; a new one must not exist yet. */

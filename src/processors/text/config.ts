@@ -20,7 +20,7 @@ export const textProcessorConfigSchema = z
      * dictionary attack on short fields (domains, tags) matters. @defaultValue 'dataprocessor-text-v1'
      */
     hash_salt: z.string().min(1).max(256).default('dataprocessor-text-v1'),
-    /** R-PRV-1 raw policy: also write the raw fields to `_tmp_text/raw_payload.npz`. @defaultValue false */
+    /** R-PRV-1 raw policy, set by `run --store-raw-payload`: also write the raw fields to `_tmp_text/raw_payload.npz`. @defaultValue false */
     store_raw_payload: z.boolean().default(false),
     /** Days the raw payload may be kept (its meta `expires_at`; ≤ the 60-day artifact cap). @defaultValue 7 */
     raw_hard_cap_days: z.number().int().min(1).max(60).default(7),

@@ -81,7 +81,13 @@ describe('the every-frame signal', () => {
     // Independent expectation: every frame decoded at full size, its Y plane in 10×10 block means.
     const raw = join(dir, 'hard.yuv');
     ffmpeg(['-i', makeCutClip(dir, clip), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', raw]);
-    const out = runPythonJson<{ shape: number[]; maxDiff: number; meanDiff: number; times: number[] }>(
+    const out = runPythonJson<{
+      shape: number[];
+      maxDiff: number;
+      meanDiff: number;
+      times: number[];
+      meta: Record<string, unknown>;
+    }>(
       String.raw`
 import json, sys
 import numpy as np
@@ -91,7 +97,7 @@ full = np.fromfile(sys.argv[2], dtype=np.uint8).reshape(-1, 320 * 180 * 3 // 2)[
 full = full.reshape(-1, 180, 320).astype(np.float64)
 blocks = full.reshape(-1, 18, 10, 32, 10).mean(axis=(2, 4))
 d = np.abs(blocks - y)
-print(json.dumps({"shape": list(z["y"].shape) + list(z["u"].shape), "maxDiff": float(d.max()), "meanDiff": float(d.mean()), "times": z["timestamps_sec"][:3].tolist()}))
+print(json.dumps({"shape": list(z["y"].shape) + list(z["u"].shape), "maxDiff": float(d.max()), "meanDiff": float(d.mean()), "times": z["timestamps_sec"][:3].tolist(), "meta": json.loads(str(z["meta"]))}))
 `,
       [join(runDir, 'frames_dir', 'frame_signal.npz'), raw],
     );
@@ -100,6 +106,10 @@ print(json.dumps({"shape": list(z["y"].shape) + list(z["u"].shape), "maxDiff": f
     expect(out.meanDiff).toBeLessThan(0.6);
     expect(out.maxDiff).toBeLessThanOrEqual(1.5);
     expect(out.times).toEqual([0, 0.04, 0.08]);
+    // R-ID-1: the signal carries the run's identity like every other file of the run.
+    for (const key of ['platform_id', 'video_id', 'run_id', 'config_hash'] as const)
+      expect(out.meta[key], key).toBe(result.frames[key]);
+    expect(out.meta).toMatchObject({ index_domain: 'source', width: 32, height: 18, frames: clip.frames });
   });
 
   it('is skipped with segmenter.frame_signal=false (metadata says so, no file)', async () => {

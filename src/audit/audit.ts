@@ -274,6 +274,14 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
     const sources: [string, Record<string, unknown>][] = [];
     if (frames) sources.push([`${FRAMES_DIR}/${METADATA_FILE}`, frames]);
     if (audio) sources.push([`${AUDIO_DIR}/${METADATA_FILE}`, audio]);
+    const signal = frames?.frame_signal ? `${FRAMES_DIR}/${frames.frame_signal.file}` : null;
+    if (signal && files.includes(signal)) {
+      try {
+        sources.push([signal, decodeNpz(await readFile(join(runDir, signal))).meta]);
+      } catch {
+        // unreadable: reported by the frames rule below
+      }
+    }
     for (const [file, content] of npz) sources.push([file, content.meta]);
     const runIdentity: Record<string, unknown> | undefined = manifest?.run ?? sources[0]?.[1];
     if (!runIdentity) failures.push('no identity source found');

@@ -11,6 +11,7 @@ import {
   type FrameSignal,
   type FrameSignalMetadata,
   type FramesMetadata,
+  type RunIdentity,
 } from '../contracts/index.js';
 import type { ResultStore } from '../storage/index.js';
 
@@ -97,10 +98,14 @@ export function frameSignalPlanes(
 
 /**
  * `frames_dir/frame_signal.npz`: planes `y`, `u`, `v` plus `timestamps_sec` (the PTS of every
- * source frame), and a `meta` naming the grid and scaler. NumPy: `np.load(p)["y"][i]` is source
- * frame i's 18×32 luma thumbnail.
+ * source frame), and a `meta` with the run's identity (R-ID-1) naming the grid and scaler. NumPy:
+ * `np.load(p)["y"][i]` is source frame i's 18×32 luma thumbnail.
  */
-export function encodeFrameSignal(raw: Uint8Array, timestampsSec: ArrayLike<number>): Uint8Array {
+export function encodeFrameSignal(
+  raw: Uint8Array,
+  timestampsSec: ArrayLike<number>,
+  identity: RunIdentity,
+): Uint8Array {
   const frames = timestampsSec.length;
   const { y, u, v } = frameSignalPlanes(raw, frames);
   const h = FRAME_SIGNAL_HEIGHT;
@@ -112,7 +117,7 @@ export function encodeFrameSignal(raw: Uint8Array, timestampsSec: ArrayLike<numb
       v: nd.uint8(v, [frames, h / 2, w / 2]),
       timestamps_sec: nd.float64(Float64Array.from(timestampsSec)),
     },
-    { ...frameSignalMetadata(frames), index_domain: 'source' },
+    { ...identity, ...frameSignalMetadata(frames), index_domain: 'source' },
   );
 }
 

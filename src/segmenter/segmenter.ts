@@ -284,7 +284,7 @@ export async function runSegmenter(request: SegmenterRequest): Promise<Segmenter
     frame_signal: signalBytes ? frameSignalMetadata(timestamps.length) : null,
   });
   const signalRef = signalBytes
-    ? await writeFrameSignal(store, runDir, encodeFrameSignal(signalBytes, timestamps))
+    ? await writeFrameSignal(store, runDir, encodeFrameSignal(signalBytes, timestamps, identity))
     : null;
   const framesMetaRef = await store.writeArtifact(
     runDir,

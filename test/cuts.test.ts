@@ -71,7 +71,7 @@ afterAll(() => {
 });
 
 describe('the every-frame signal', () => {
-  it('holds one 32×18 thumbnail per source frame, equal to numpy block means of the decoded luma, listed as an artifact', async () => {
+  it('holds one 32×18 thumbnail per source frame, equal to numpy 8×8 means of a 256×144 point grid of the decoded luma, listed as an artifact', async () => {
     const clip = CUT_CLIPS.find((c) => c.name === 'hard')!;
     const { result, runDir } = await segment(makeCutClip(dir, clip), BUDGET);
     expect(result.frames.frame_signal).toMatchObject({ file: 'frame_signal.npz', frames: clip.frames });
@@ -95,7 +95,10 @@ z = np.load(sys.argv[1], allow_pickle=False)
 y = z["y"].astype(np.float64)
 full = np.fromfile(sys.argv[2], dtype=np.uint8).reshape(-1, 320 * 180 * 3 // 2)[:, : 320 * 180]
 full = full.reshape(-1, 180, 320).astype(np.float64)
-blocks = full.reshape(-1, 18, 10, 32, 10).mean(axis=(2, 4))
+# the documented sampling: nearest pixel centres on a 256×144 grid, then 8×8 box means per cell
+xs = np.floor((np.arange(256) + 0.5) * 320 / 256).astype(int)
+ys = np.floor((np.arange(144) + 0.5) * 180 / 144).astype(int)
+blocks = full[:, ys][:, :, xs].reshape(-1, 18, 8, 32, 8).mean(axis=(2, 4))
 d = np.abs(blocks - y)
 print(json.dumps({"shape": list(z["y"].shape) + list(z["u"].shape), "maxDiff": float(d.max()), "meanDiff": float(d.mean()), "times": z["timestamps_sec"][:3].tolist(), "meta": json.loads(str(z["meta"]))}))
 `,

@@ -28,17 +28,22 @@ import type { ResultStore } from '../storage/index.js';
 export const FRAME_SIGNAL_WIDTH = 32;
 export const FRAME_SIGNAL_HEIGHT = 18;
 /**
- * swscale's `area` averages every source pixel of a cell (a true box filter): no aliasing on
- * textures or pans, unlike point sampling (`neighbor`), for a measured cost within the budget.
+ * Two steps, measured (docs/SEGMENTER_CONTRACT.md): point samples on a 256×144 grid (`neighbor`,
+ * which touches only the sampled lines and columns), then a box average (`area`) of 8×8 of them per
+ * cell. One `area` step from the full frame averages every pixel but costs ≈ 20 % of decode-only
+ * CPU on 1080p (it filters every line of the frame); the two-step grid costs ≈ 5–7 % and still
+ * averages 64 samples a cell, so grain in a dark shot is damped 8× in amplitude.
  */
-export const FRAME_SIGNAL_SCALER = 'area';
+export const FRAME_SIGNAL_PRESCALE = { width: 256, height: 144 };
+export const FRAME_SIGNAL_SCALER = 'neighbor@256x144+area';
 /** Bytes of one yuv420p thumbnail: the Y plane, then U and V at half resolution. */
 export const FRAME_SIGNAL_FRAME_BYTES =
   FRAME_SIGNAL_WIDTH * FRAME_SIGNAL_HEIGHT + 2 * (FRAME_SIGNAL_WIDTH / 2) * (FRAME_SIGNAL_HEIGHT / 2);
 
 /** The filter chain of the signal branch (appended to a `split` output of the decoded stream). */
 export function frameSignalChain(input: string, output: string): string {
-  return `[${input}]scale=${FRAME_SIGNAL_WIDTH}:${FRAME_SIGNAL_HEIGHT}:flags=${FRAME_SIGNAL_SCALER},format=yuv420p[${output}]`;
+  const { width, height } = FRAME_SIGNAL_PRESCALE;
+  return `[${input}]scale=${width}:${height}:flags=neighbor,format=yuv420p,scale=${FRAME_SIGNAL_WIDTH}:${FRAME_SIGNAL_HEIGHT}:flags=area[${output}]`;
 }
 
 /** Output arguments sending the signal branch `[label]` to the child's fd `fd` as raw yuv420p. */

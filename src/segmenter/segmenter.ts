@@ -34,7 +34,8 @@ import { BatchFileSet } from './frames-dir.js';
 import type { VideoProbe } from './probe.js';
 import { SAMPLING_POLICY_VERSION, planUnion } from './sampling.js';
 
-export const SEGMENTER_VERSION = '0.2.0';
+/** 0.3.0: the every-frame signal's two-step grid (a new scaler, so Segmenter cache keys change). */
+export const SEGMENTER_VERSION = '0.3.0';
 
 /** The Segmenter's scratch area (`_tmp_segmenter/`: the ffmpeg filter script). */
 const SCRATCH_AREA = 'segmenter';

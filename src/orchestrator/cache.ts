@@ -1,5 +1,5 @@
 import type { ArtifactRef, ManifestComponent, RunIdentity } from '../contracts/index.js';
-import { readManifest, type ResultStore } from '../storage/index.js';
+import type { ResultStore } from '../storage/index.js';
 
 /*
  * The idempotency cache (R-ORC-3). Its index is the result store itself: every run's manifest lists
@@ -54,7 +54,7 @@ export async function findCacheHit(lookup: CacheLookup): Promise<CacheHit | null
   for (const runId of [...runs].reverse()) {
     if (runId === identity.run_id) continue;
     const sourceRunDir = store.runDir(identity.platform_id, identity.video_id, runId);
-    const manifest = await readManifest(sourceRunDir).catch(() => null);
+    const manifest = await store.readManifest(sourceRunDir).catch(() => null);
     if (!manifest) continue;
     const entry = manifest.components.find((c) => c.name === component && c.idempotency_key === key);
     if (!entry || !REUSABLE.has(entry.status) || entry.finished_at === null) continue;

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import {
   AUDIO_DIR,
   DataProcessorError,
@@ -20,7 +19,7 @@ import {
 import { createModelAccess } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
-import { LocalResultStore, storeScratchSpace, type ResultStore } from '../storage/index.js';
+import { openResultStore, storeScratchSpace, type ResultStore } from '../storage/index.js';
 import { findCacheHit, type CacheHit } from './cache.js';
 import { modelSystemFor, probeForPlan, type RunEnvironment, type SegmenterStageConfig } from './compile.js';
 import { mappedModelAccess, runComponent } from './component-runner.js';
@@ -63,7 +62,7 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
   const { identity } = plan;
   const registry = options.components ?? COMPONENTS;
   const componentOf = (name: string): Component | undefined => registry.find((c) => c.name === name);
-  const store = options.store ?? new LocalResultStore(resolve(plan.store_root));
+  const store = options.store ?? (await openResultStore(plan.store_root));
   const runDir = store.runDir(identity.platform_id, identity.video_id, identity.run_id);
   const settings = plan.options.orchestrator;
 
@@ -88,7 +87,7 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
       created_at: previous?.run.created_at ?? new Date().toISOString(),
       updated_at: new Date().toISOString(),
       frames_dir: FRAMES_DIR,
-      root_path: runDir,
+      root_path: store.describeRun(runDir),
       profile: plan.profile.name,
       models: runModels,
       selection: (plan.effective_config.selection as string[] | null) ?? null,

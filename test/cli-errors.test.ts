@@ -206,6 +206,57 @@ const CASES: Case[] = [
   { command: 'audit', args: () => ['audit'], code: USAGE, message: /missing required argument 'run_dir'/ },
   {
     command: 'audit',
+    args: () => ['audit', 's3://bkt/prefix'],
+    code: 'INPUT_INVALID',
+    message: /does not name a run/,
+  },
+  // storage lifecycle
+  {
+    command: 'gc',
+    args: (f) => ['gc', '--out', join(f.dir, 'gc-store'), '--frames-ttl-days', 'abc'],
+    code: 'INPUT_INVALID',
+    message: /--frames-ttl-days must be a number of days/,
+  },
+  {
+    command: 'gc',
+    args: () => ['gc', '--out', 's3://x/store'],
+    code: 'INPUT_INVALID',
+    message: /bucket name "x"/,
+  },
+  {
+    command: 'gc',
+    args: (f) => ['gc', '--out', join(f.dir, 'gc-store'), '--now', 'yesterday'],
+    code: 'INPUT_INVALID',
+    message: /--now must be an ISO-8601 time/,
+  },
+  {
+    command: 'delete',
+    args: () => ['delete', '--video-id', 'v'],
+    code: USAGE,
+    message: /required option '--platform-id/,
+  },
+  {
+    command: 'delete',
+    args: (f) => ['delete', '--out', join(f.dir, 'gc-store'), '--platform-id', 'p', '--video-id', '../x'],
+    code: 'INPUT_INVALID',
+    message: /--video-id "\.\.\/x" is not a valid id/,
+  },
+  {
+    command: 'delete',
+    args: () => [
+      'delete',
+      '--out',
+      's3://bkt/store?endpoint=http://127.0.0.1:9&max_attempts=1',
+      '--platform-id',
+      'p',
+      '--video-id',
+      'v',
+    ],
+    code: 'STORAGE_IO',
+    message: /HEAD bucket s3:\/\/bkt\/ failed/,
+  },
+  {
+    command: 'audit',
     args: (f) => ['audit', join(f.dir, 'no-run')],
     code: 'INPUT_INVALID',
     message: /no-run does not exist/,

@@ -387,7 +387,12 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
   if (manifest) {
     const failures: string[] = [];
     const checked = manifest.components.reduce((n, c) => n + c.artifacts.length, 0);
-    failures.push(...(await verifyManifestArtifacts(runDir, manifest)));
+    const problems = await verifyManifestArtifacts(runDir, manifest);
+    // R-PRV-3: frames collected by retention are gone on purpose (frames_expired), not lost.
+    const expired = manifest.run.frames_expired_at
+      ? problems.filter((p) => p.startsWith(`${FRAMES_DIR}/`) && p.endsWith(' is missing'))
+      : [];
+    failures.push(...problems.filter((p) => !expired.includes(p)));
     for (const component of manifest.components) {
       const artifactNpz = component.artifacts.filter((a) => a.type === 'npz');
       for (const a of artifactNpz) {
@@ -409,7 +414,12 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
         'manifest.artifacts',
         'R-MAN-2, R-ST-3',
         'every listed artifact exists with its sha256 and size; every NPZ is listed',
-        [`${checked} artifacts verified`],
+        [
+          `${checked - expired.length} artifacts verified`,
+          ...(expired.length > 0
+            ? [`frames_expired: ${expired.length} frame files collected at ${manifest.run.frames_expired_at}`]
+            : []),
+        ],
         failures,
       ),
     );
@@ -454,8 +464,11 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       failures.push(
         "union_frame_indices_source is not the sorted set of all components' source_frame_indices",
       );
+    const framesExpired = Boolean(manifest?.run.frames_expired_at);
+    // Frames collected by retention (frames_expired): the metadata is checked, the batch files not.
+    const checkFiles: typeof checkBatches = framesExpired ? () => Promise.resolve([]) : checkBatches;
     failures.push(
-      ...(await checkBatches(
+      ...(await checkFiles(
         join(runDir, FRAMES_DIR),
         f.batches,
         f.total_frames,
@@ -469,7 +482,7 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       if (outside.length > 0)
         failures.push(`bucket ${name}: union indices ${outside.slice(0, 3).join(', ')} are out of range`);
       failures.push(
-        ...(await checkBatches(
+        ...(await checkFiles(
           join(runDir, FRAMES_DIR, bucket.dir),
           bucket.batches,
           bucket.union_indices.length,
@@ -496,7 +509,7 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
       }
     }
     // The every-frame signal: one row per source frame (R-SEG-7), planes as metadata says.
-    if (f.frame_signal) {
+    if (f.frame_signal && !framesExpired) {
       const sig = f.frame_signal;
       const file = `${FRAMES_DIR}/${sig.file}`;
       try {
@@ -525,6 +538,9 @@ export async function auditRun(runDir: string): Promise<AuditReport> {
         'union = sorted set of sources; every index < N and maps back; batches and buckets cover their frames',
         [
           `N=${f.total_frames} union frames, ${Object.keys(f.metadata).length} components, ${f.batches.length} batches`,
+          ...(framesExpired
+            ? [`frames_expired at ${manifest?.run.frames_expired_at}: batch files not checked`]
+            : []),
         ],
         failures,
       ),

@@ -1,1 +1,2 @@
 export { auditRun, RAW_TEXT_KEYS, type AuditReport, type RuleResult } from './audit.js';
+export { auditStoredRun, openStoredRun } from './stored.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { resolve } from 'node:path';
-import { auditRun } from '../audit/index.js';
+import { auditRun, auditStoredRun, openStoredRun } from '../audit/index.js';
 import { reportError } from './output.js';
 
 export function registerAuditCommand(program: Command): void {
@@ -10,11 +10,17 @@ export function registerAuditCommand(program: Command): void {
     .description(
       'Check a finished run directory against the contract; PASS/FAIL with evidence per rule (exit 1 on FAIL).',
     )
-    .argument('<run_dir>', 'run directory: <store>/<platform_id>/<video_id>/<run_id>')
+    .argument(
+      '<run_dir>',
+      'run directory <store>/<platform_id>/<video_id>/<run_id>, or s3://bucket/prefix/<platform_id>/<video_id>/<run_id>?endpoint=…',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (runDir: string, options: { json?: boolean }) => {
       try {
-        const report = await auditRun(resolve(runDir));
+        const stored = await openStoredRun(runDir);
+        const report = stored
+          ? await auditStoredRun(stored.store, stored.runDir)
+          : await auditRun(resolve(runDir));
         if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else {
           for (const r of report.rules) {

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { ERROR_CODES, dataprocessorVersion } from '../contracts/index.js';
 import { registerAuditCommand } from './audit.js';
+import { registerDeleteCommand } from './delete.js';
+import { registerGcCommand } from './gc.js';
 import { registerProfilesCommand } from './profiles.js';
 import { registerModelsCommand } from './models.js';
 import { exitQuietlyOnClosedOutput, reportError, setDebugOutput } from './output.js';
@@ -50,6 +52,8 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerWorkerCommand(program);
   registerKeysCommand(program);
+  registerGcCommand(program);
+  registerDeleteCommand(program);
   formatUsageErrors(program);
   return program;
 }

@@ -11,6 +11,7 @@ import {
   type VideoDocument,
 } from '../contracts/index.js';
 import { tritonRuntime } from '../models/index.js';
+import { isS3Uri } from '../storage/index.js';
 import { runVideo, type RunEvent, type RunRequest } from '../orchestrator/index.js';
 import { formatMs, reportError } from './output.js';
 import { checkReadableInput, prepareOutputDirectory } from './paths.js';
@@ -125,7 +126,11 @@ export function registerRunCommand(program: Command): void {
     .option('--platform-id <id>', 'platform id (default: local)')
     .option('--video-id <id>', 'video id (default: derived from the file content hash)')
     .option('--run-id <id>', 'run id (default: UTC timestamp + random suffix)')
-    .option('--out <dir>', 'result store root', 'result_store')
+    .option(
+      '--out <dir|s3-uri>',
+      'result store: a directory, or s3://bucket/prefix?endpoint=… (docs/STORAGE.md)',
+      'result_store',
+    )
     .option('--profile <name>', 'analysis profile', 'default')
     .option('--json', 'print machine-readable progress lines (JSON) instead of the live view')
     .option('--resume', 'continue the interrupted run given by --run-id; finished components are kept')
@@ -170,7 +175,7 @@ export function registerRunCommand(program: Command): void {
           ['--run-id', options.runId],
         ] as const)
           if (id !== undefined) validateId(flag, id);
-        await prepareOutputDirectory(options.out, '--out');
+        if (!isS3Uri(options.out)) await prepareOutputDirectory(options.out, '--out');
         const outcome = await runVideo(
           {
             videoPath: video,

@@ -32,7 +32,11 @@ export function serviceOptions(command: Command): Command {
       '--db <path>',
       'service database: profiles, API keys, embedded queue (default: $DATAPROCESSOR_DB or ~/.local/share/dataprocessor)',
     )
-    .option('--out <dir>', 'result store root', 'result_store')
+    .option(
+      '--out <dir|s3-uri>',
+      'result store: a directory, or s3://bucket/prefix?endpoint=…',
+      'result_store',
+    )
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--metrics-port <port>', 'serve /metrics (no key) on this port instead of the API port')
     .option('--redis <url>', 'BullMQ on this Redis instead of the embedded queue (scale-out)')
@@ -126,9 +130,16 @@ export function registerServeCommand(program: Command): void {
       'cross-video batch buffer window: jobs wait this long, shown queued (R-BAT-4)',
       '0',
     )
-    .action(async (options: ServiceCliOptions) => {
+    .option('--gc-interval-hours <h>', 'run retention GC (R-PRV-3) this often; 0: never', '6')
+    .action(async (options: ServiceCliOptions & { gcIntervalHours: string }) => {
       try {
-        const compiled = compileServiceOptions(options);
+        const gcHours = Number(options.gcIntervalHours);
+        if (!Number.isFinite(gcHours) || gcHours < 0)
+          throw new DataProcessorError(
+            'INPUT_INVALID',
+            `--gc-interval-hours must be a non-negative number, not "${options.gcIntervalHours}".`,
+          );
+        const compiled = { ...compileServiceOptions(options), gcIntervalMs: gcHours * 3_600_000 };
         await runUntilSignalled(() => startService(compiled));
       } catch (error) {
         process.exitCode = reportError(error, false);

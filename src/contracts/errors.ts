@@ -74,6 +74,11 @@ export const ERROR_CODES = {
     exitCode: 7,
     hint: 'An operation took longer than its limit; retry or raise the limit.',
   },
+  VIDEO_DELETED: {
+    retryable: false,
+    exitCode: 8,
+    hint: 'The video was deleted (dataprocessor delete) while this run was in progress; its results were removed. Start a new run to process it again.',
+  },
   INTERNAL: { retryable: false, exitCode: 1, hint: 'An unexpected internal error; please report it.' },
 } as const satisfies Record<string, { retryable: boolean; exitCode: number; hint: string }>;
 

@@ -112,6 +112,11 @@ export const manifestRunSchema = z
     status: z.enum(['running', 'ok', 'error', 'skipped']),
     error: z.string().nullable(),
     error_code: z.enum(ERROR_CODE_NAMES).nullable(),
+    /**
+     * R-PRV-3: when retention GC removed the run's frame batches (`frames_dir/*.npy`, the
+     * every-frame signal); the rest of the run is intact. Absent/null while the frames are kept.
+     */
+    frames_expired_at: isoUtc.nullable().optional(),
   })
   .strict();
 export type ManifestRun = z.infer<typeof manifestRunSchema>;

@@ -1,5 +1,5 @@
 import type { ArtifactRef, ManifestComponent, RunIdentity } from '../contracts/index.js';
-import { readManifest, type ResultStore } from '../storage/index.js';
+import { isDeletedSince, readTombstone, type ResultStore } from '../storage/index.js';
 
 /*
  * The idempotency cache (R-ORC-3). Its index is the result store itself: every run's manifest lists
@@ -50,12 +50,14 @@ export async function findCacheHit(lookup: CacheLookup): Promise<CacheHit | null
   const { store, identity, key, component } = lookup;
   const now = lookup.now ?? Date.now();
   const runs = await store.listRuns(identity.platform_id, identity.video_id);
+  // R-PRV-3: a run of a deleted video that outlived the deletion is never reused (tombstone).
+  const tombstone = await readTombstone(store, identity.platform_id, identity.video_id);
   // Run ids sort by time (R-ID-4 default ids are timestamps); newest first.
   for (const runId of [...runs].reverse()) {
     if (runId === identity.run_id) continue;
     const sourceRunDir = store.runDir(identity.platform_id, identity.video_id, runId);
-    const manifest = await readManifest(sourceRunDir).catch(() => null);
-    if (!manifest) continue;
+    const manifest = await store.readManifest(sourceRunDir).catch(() => null);
+    if (!manifest || isDeletedSince(tombstone, manifest.run.created_at)) continue;
     const entry = manifest.components.find((c) => c.name === component && c.idempotency_key === key);
     if (!entry || !REUSABLE.has(entry.status) || entry.finished_at === null) continue;
     // A hit of a hit carries the original computation's identity and age.

@@ -29,7 +29,7 @@ import {
   type SegmenterConfig,
   type VideoProbe,
 } from '../segmenter/index.js';
-import { LocalResultStore, sha256File, type ResultStore } from '../storage/index.js';
+import { openResultStore, sha256File, type ResultStore } from '../storage/index.js';
 import { findCacheHit } from './cache.js';
 import { orchestratorConfigSchema, type OrchestratorConfig } from './config.js';
 import {
@@ -299,7 +299,7 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
     });
   }
 
-  const store = env.store ?? new LocalResultStore(resolve(request.storeRoot));
+  const store = env.store ?? (await openResultStore(request.storeRoot));
   const runDir = store.runDir(platformId, videoId, runId);
   await checkRunTarget(store, runDir, identity, Boolean(request.resume));
   // A Segmenter output cached from the same bytes under the same Segmenter config (caps and
@@ -322,7 +322,7 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
   return runPlanSchema.parse({
     plan_version: PLAN_VERSION,
     identity,
-    store_root: store.root,
+    store_root: store.location,
     run_dir: runDir,
     input: { path: videoPath, sha256: inputSha256, bytes: inputBytes },
     profile: { name: profile.name, generation: profile.generation },

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import {
   AUDIO_DIR,
   DataProcessorError,
@@ -20,7 +19,18 @@ import {
 import { createModelAccess } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
-import { LocalResultStore, storeScratchSpace, type ResultStore } from '../storage/index.js';
+import {
+  acquireRunLease,
+  isDeletedSince,
+  isLeaseLive,
+  openResultStore,
+  readLeases,
+  readTombstone,
+  storeScratchSpace,
+  videoDeletedError,
+  type ResultStore,
+  type Tombstone,
+} from '../storage/index.js';
 import { findCacheHit, type CacheHit } from './cache.js';
 import { modelSystemFor, probeForPlan, type RunEnvironment, type SegmenterStageConfig } from './compile.js';
 import { mappedModelAccess, runComponent } from './component-runner.js';
@@ -59,11 +69,51 @@ interface Segmentation {
  */
 export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {}): Promise<RunOutcome> {
   const plan = runPlanSchema.parse(planInput);
+  const store = options.store ?? (await openResultStore(plan.store_root));
+  const { platform_id, video_id } = plan.identity;
+  // R-PRV-3 tombstone semantics: a deletion of the video after this moment stops the run.
+  const startedAt = new Date().toISOString();
+  const deletedSince = async (): Promise<Tombstone | null> => {
+    const tombstone = await readTombstone(store, platform_id, video_id);
+    return isDeletedSince(tombstone, startedAt) ? tombstone : null;
+  };
+  // The lease tells retention GC that this run is in progress.
+  const lease = await acquireRunLease(store, plan.identity);
+  let outcome: RunOutcome | null = null;
+  let failure: Error | null = null;
+  try {
+    outcome = await executeLeased(plan, options, store, deletedSince);
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  await lease.release().catch(() => undefined);
+  const tombstone = await deletedSince();
+  if (tombstone) {
+    // Whatever the run wrote after the deletion is removed; so is the video's folder when nothing
+    // else of it is left (its claims, leases), so the video is gone as the deletion promised.
+    await store.removeRun(store.runDir(platform_id, video_id, plan.identity.run_id));
+    const leases = await readLeases(store, platform_id, video_id);
+    if (
+      (await store.listRuns(platform_id, video_id)).length === 0 &&
+      ![...leases.values()].some((l) => isLeaseLive(l))
+    )
+      await store.removeVideo(platform_id, video_id);
+    throw videoDeletedError(platform_id, video_id, tombstone);
+  }
+  if (failure !== null) throw failure;
+  return outcome as RunOutcome;
+}
+
+async function executeLeased(
+  plan: RunPlan,
+  options: ExecuteOptions,
+  store: ResultStore,
+  deletedSince: () => Promise<Tombstone | null>,
+): Promise<RunOutcome> {
   const started = performance.now();
   const { identity } = plan;
   const registry = options.components ?? COMPONENTS;
   const componentOf = (name: string): Component | undefined => registry.find((c) => c.name === name);
-  const store = options.store ?? new LocalResultStore(resolve(plan.store_root));
   const runDir = store.runDir(identity.platform_id, identity.video_id, identity.run_id);
   const settings = plan.options.orchestrator;
 
@@ -88,7 +138,7 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
       created_at: previous?.run.created_at ?? new Date().toISOString(),
       updated_at: new Date().toISOString(),
       frames_dir: FRAMES_DIR,
-      root_path: runDir,
+      root_path: store.describeRun(runDir),
       profile: plan.profile.name,
       models: runModels,
       selection: (plan.effective_config.selection as string[] | null) ?? null,
@@ -130,13 +180,30 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
       (s) => (s.depends_on.includes(name) || s.optional_inputs.includes(name)) && !hits.get(s.name),
     );
 
+  // Once the video is deleted, nothing more is committed: the remaining stages are skipped and the
+  // run ends with VIDEO_DELETED (executeRun removes what it wrote).
+  let deleted = false;
+  const stopIfDeleted = async (): Promise<boolean> => {
+    if (!deleted && (await deletedSince())) {
+      deleted = true;
+      stopReason ??= 'the video was deleted';
+      controller.abort();
+    }
+    return deleted;
+  };
   const record = async (entry: ManifestComponent): Promise<ManifestComponent> => {
     if (runModels[entry.name] && entry.status !== 'skipped')
       runModels[entry.name] = { ...runModels[entry.name]!, models_used: entry.models_used };
-    manifest = await store.updateManifest(runDir, {
-      run: { updated_at: new Date().toISOString(), models: { ...runModels } },
-      components: [entry],
-    });
+    if (await stopIfDeleted()) return entry;
+    try {
+      manifest = await store.updateManifest(runDir, {
+        run: { updated_at: new Date().toISOString(), models: { ...runModels } },
+        components: [entry],
+      });
+    } catch (error) {
+      // The deletion may have removed the run under this write.
+      if (!(await stopIfDeleted())) throw error;
+    }
     return entry;
   };
   const stageContext = (stage: PlanStage): StageContext => ({
@@ -315,6 +382,10 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
     await stateWriter.close().catch(() => undefined);
     await store.removeRun(runDir);
     throw new DataProcessorError('INPUT_UNREADABLE', segmenterEntry.error ?? 'the input is unreadable');
+  }
+  if (await stopIfDeleted()) {
+    await stateWriter.close().catch(() => undefined);
+    return { runDir, identity, manifest, status: 'error' };
   }
   manifest = await store.updateManifest(runDir, {
     run: {

@@ -2,10 +2,9 @@
 // (ids, input, profile, config, keys — nothing written), `executeRun` in a worker. The compiled
 // RunPlan is plain JSON and travels through the queue. A job picked up again after its worker died
 // finds the run's manifest and resumes it: finished stages are kept, never recomputed.
-import { resolve } from 'node:path';
 import { toDataProcessorError } from '../contracts/index.js';
 import { compileRun, executeRun, runPlanSchema, type RunPlan } from '../orchestrator/index.js';
-import { LocalResultStore, type ClaimPort, type ResultStore } from '../storage/index.js';
+import { createResultStore, type ClaimPort, type ResultStore } from '../storage/index.js';
 import type { CompiledRun, ExecuteOptions, ExecutionResult, RunExecutor, RunSubmission } from './executor.js';
 
 export interface OrchestratorExecutorOptions {
@@ -24,14 +23,14 @@ function withClaims(store: ResultStore, claims: ClaimPort): ResultStore {
 }
 
 export function orchestratorExecutor(options: OrchestratorExecutorOptions): RunExecutor {
-  const local = new LocalResultStore(resolve(options.storeRoot));
+  const local = createResultStore(options.storeRoot);
   const store = options.claims ? withClaims(local, options.claims) : local;
   return {
     async compile(submission: RunSubmission): Promise<CompiledRun> {
       const plan = await compileRun(
         {
           videoPath: submission.videoPath,
-          storeRoot: local.root,
+          storeRoot: local.location,
           databasePath: options.databasePath,
           platformId: submission.platformId,
           runId: submission.runId,

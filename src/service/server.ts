@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ProfileStore } from '../orchestrator/index.js';
-import { LocalResultStore } from '../storage/index.js';
+import { registerVideoDeletion, startRetentionJob } from './retention.js';
+import { createResultStore, isS3Uri } from '../storage/index.js';
 import { registerDashboard } from '../web/index.js';
 import { buildApi } from './api.js';
 import { ApiKeyStore } from './auth.js';
@@ -65,6 +66,11 @@ export interface ServiceOptions {
   executor?: RunExecutor;
   /** Size cap of uploads and downloads. */
   maxInputBytes?: number;
+  /**
+   * Retention GC (R-PRV-3) runs this often in `serve`; 0 disables it.
+   * @defaultValue 6 hours
+   */
+  gcIntervalMs?: number;
 }
 
 export interface RunningService {
@@ -156,7 +162,8 @@ function defaultExecutor(options: ServiceOptions): { executor: RunExecutor; clos
 function healthChecks(options: ServiceOptions, queue: JobQueue): HealthCheck[] {
   const checks = [
     { ...queueCheck(queue), name: options.redisUrl ? 'redis' : 'queue' },
-    storageCheck(resolve(options.storeRoot)),
+    // An S3 store is checked by its first request; the disk check is for a local store.
+    ...(isS3Uri(options.storeRoot) ? [] : [storageCheck(resolve(options.storeRoot))]),
     modelStoreCheck(),
   ];
   if (options.tritonUrl) checks.push(tritonCheck(options.tritonUrl));
@@ -171,11 +178,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const keys = ApiKeyStore.open(options.databasePath);
   const { executor, close: closeExecutor } = defaultExecutor(options);
   const metricsOnApiPort = options.metricsPort === undefined;
+  const resultStore = createResultStore(options.storeRoot);
   const app = await buildApi({
     queue,
     executor,
     keys,
-    store: new LocalResultStore(resolve(options.storeRoot)),
+    store: resultStore,
     logger,
     guard: outboundGuard(options),
     health: healthChecks(options, queue),
@@ -196,6 +204,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     },
   });
   await registerDashboard(app); // the static dashboard at / (R-SVC-5)
+  registerVideoDeletion(app, resultStore); // DELETE /api/videos/:platform_id/:video_id (R-PRV-3)
+  const retention = startRetentionJob(resultStore, {
+    intervalMs: options.gcIntervalMs ?? 6 * 3_600_000,
+    logger,
+  });
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
   let metricsServer: Server | null = null;
   let metricsUrl: string | null = null;
@@ -235,6 +248,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     queue,
     metrics,
     async close() {
+      await retention.stop();
       await app.close();
       metricsServer?.close();
       await Promise.all(workers.map((w) => w.close(options.shutdownDeadlineMs ?? 30_000)));

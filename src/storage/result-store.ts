@@ -13,7 +13,14 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { ID_PATTERN, StorageError, validateId, type ArtifactRef, type Manifest } from '../contracts/index.js';
+import {
+  ID_PATTERN,
+  InputError,
+  StorageError,
+  validateId,
+  type ArtifactRef,
+  type Manifest,
+} from '../contracts/index.js';
 import {
   TEMP_PREFIX,
   fsyncDir,
@@ -21,10 +28,11 @@ import {
   openTempFile,
   removeStaleTemps,
   sha256File,
+  writeFileAtomic,
 } from './atomic.js';
 import { withLock } from './lock.js';
 import { readManifest, updateManifest, verifyArtifacts, type ManifestPatch } from './manifest-store.js';
-import { assertNoSymlinks, assertRunDir, buildRunDir, resolveInside } from './paths.js';
+import { assertNoSymlinks, assertRunDir, buildRunDir, checkRelativePath, resolveInside } from './paths.js';
 
 /** An artifact as the store wrote it: what a manifest entry lists (R-MAN-2). */
 export interface StoredArtifact {
@@ -79,6 +87,52 @@ export interface ClaimPort {
   ): Promise<T>;
 }
 
+/** A stored file with what retention needs to judge it. */
+export interface StoredFile {
+  /** Relative to the directory listed, '/'-separated. */
+  path: string;
+  bytes: number;
+  /** Last modification (local mtime, S3 LastModified), ms since the epoch. */
+  modifiedMs: number;
+}
+
+/**
+ * What retention (GC) and deletion need beyond a run's own reads and writes (R-PRV-3): the same
+ * operations on every store, so `gc` and `delete` are written once. Store-level records live under
+ * `_admin/` and video-level ones (claims, run leases) under `<platform_id>/<video_id>/_*`: neither
+ * can collide with a run, whose ids never start with `_`.
+ */
+export interface StoreMaintenance {
+  /** Where the store lives, for messages: a directory or an `s3://bucket/prefix/` URI. */
+  readonly location: string;
+  /** The location of one run (the manifest's `root_path`). */
+  describeRun(runDir: string): string;
+  /** Every (platform_id, video_id) that has something stored, sorted. */
+  listVideos(): Promise<{ platformId: string; videoId: string }[]>;
+  /** Every file under `<platform_id>/<video_id>/` (runs, claims, leases), relative to it. */
+  listVideoFiles(platformId: string, videoId: string): Promise<StoredFile[]>;
+  /** Every file of a run with size and modification time (symlinks listed as themselves, 0 bytes). */
+  listRunFiles(runDir: string): Promise<StoredFile[]>;
+  /**
+   * Removes run-relative files; a symlink on the way is removed as a link and never followed
+   * (R-SEC-3). Files already gone are skipped.
+   */
+  removeFiles(runDir: string, paths: readonly string[]): Promise<void>;
+  /** Removes everything under `<platform_id>/<video_id>/`; what was there (files, bytes). */
+  removeVideo(platformId: string, videoId: string): Promise<{ files: number; bytes: number }>;
+  /** A small video-level record `<platform_id>/<video_id>/<path>` (first segment starts with `_`). */
+  readVideoFile(platformId: string, videoId: string, path: string): Promise<Uint8Array | null>;
+  writeVideoFile(platformId: string, videoId: string, path: string, bytes: Uint8Array): Promise<void>;
+  removeVideoFile(platformId: string, videoId: string, path: string): Promise<void>;
+  /** A store-level record `_admin/<path>` (tombstones, the deletion log). */
+  readAdminFile(path: string): Promise<Uint8Array | null>;
+  /** Writes `_admin/<path>` atomically; `createOnly` refuses to replace one (STORAGE_IO). */
+  writeAdminFile(path: string, bytes: Uint8Array, options?: { createOnly?: boolean }): Promise<void>;
+  /** Files under `_admin/<dir>/`, relative to it. */
+  listAdminFiles(dir: string): Promise<StoredFile[]>;
+  removeAdminFile(path: string): Promise<void>;
+}
+
 /** Prefix of scratch directories in a run (R-ST-1): `_tmp_<area>/`, never read as results. */
 export const SCRATCH_PREFIX = '_tmp_';
 /** Where runs of one video claim the keys they are computing (R-ORC-5); not a run (ids cannot start with `_`). */
@@ -90,7 +144,7 @@ export const CLAIMS_DIR = '_claims';
  * ids and paths before touching storage (R-ID-4, R-SEC-3) and fails with INPUT_INVALID or
  * STORAGE_IO.
  */
-export interface ResultStore {
+export interface ResultStore extends StoreMaintenance {
   readonly root: string;
   /** `<root>/<platform_id>/<video_id>/<run_id>`; INPUT_INVALID for a bad id, nothing touched. */
   runDir(platformId: string, videoId: string, runId: string): string;
@@ -463,6 +517,120 @@ export class LocalResultStore implements ResultStore {
     },
   };
 
+  get location(): string {
+    return this.root;
+  }
+
+  describeRun(runDir: string): string {
+    return assertRunDir(this.root, runDir);
+  }
+
+  async listVideos(): Promise<{ platformId: string; videoId: string }[]> {
+    const out: { platformId: string; videoId: string }[] = [];
+    for (const platformId of await listIdDirs(this.root))
+      for (const videoId of await listIdDirs(join(this.root, platformId))) out.push({ platformId, videoId });
+    return out;
+  }
+
+  async listVideoFiles(platformId: string, videoId: string): Promise<StoredFile[]> {
+    const dir = buildVideoDir(this.root, platformId, videoId);
+    await assertNoSymlinks(this.root, dir);
+    return walkFiles(dir);
+  }
+
+  async listRunFiles(runDir: string): Promise<StoredFile[]> {
+    const full = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, full);
+    return walkFiles(full);
+  }
+
+  async removeFiles(runDir: string, paths: readonly string[]): Promise<void> {
+    const base = assertRunDir(this.root, runDir);
+    await assertNoSymlinks(this.root, base);
+    for (const path of paths) await removeWithoutFollowing(base, checkRelativePath(path));
+  }
+
+  async removeVideo(platformId: string, videoId: string): Promise<{ files: number; bytes: number }> {
+    const dir = buildVideoDir(this.root, platformId, videoId);
+    await assertNoSymlinks(this.root, dir);
+    const files = await walkFiles(dir);
+    try {
+      // rm never follows a symlink inside the tree: it removes the link itself (R-SEC-3).
+      await rm(dir, { recursive: true, force: true });
+      await fsyncDir(dirname(dir)).catch(() => undefined);
+    } catch (error) {
+      throw new StorageError(`cannot remove ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    return { files: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0) };
+  }
+
+  async readVideoFile(platformId: string, videoId: string, path: string): Promise<Uint8Array | null> {
+    return readOrNull(await this.videoFilePath(platformId, videoId, path));
+  }
+
+  async writeVideoFile(platformId: string, videoId: string, path: string, bytes: Uint8Array): Promise<void> {
+    const full = await this.videoFilePath(platformId, videoId, path);
+    await this.ensureDir(dirname(full));
+    await writeFileAtomic(full, bytes);
+  }
+
+  async removeVideoFile(platformId: string, videoId: string, path: string): Promise<void> {
+    await rm(await this.videoFilePath(platformId, videoId, path), { force: true });
+  }
+
+  async readAdminFile(path: string): Promise<Uint8Array | null> {
+    return readOrNull(await this.adminPath(path));
+  }
+
+  async writeAdminFile(
+    path: string,
+    bytes: Uint8Array,
+    options: { createOnly?: boolean } = {},
+  ): Promise<void> {
+    const full = await this.adminPath(path);
+    await this.ensureDir(dirname(full));
+    if (options.createOnly) {
+      // O_EXCL: an append-only record is never replaced.
+      const writer = await openTempFile(full);
+      try {
+        await writer.handle.write(bytes);
+        await writer.handle.close();
+        await link(writer.tempPath, full);
+        await fsyncDir(dirname(full));
+      } catch (error) {
+        throw new StorageError(`cannot create ${full}: ${(error as Error).message}`, { cause: error });
+      } finally {
+        await rm(writer.tempPath, { force: true });
+      }
+      return;
+    }
+    await writeFileAtomic(full, bytes);
+  }
+
+  async listAdminFiles(dir: string): Promise<StoredFile[]> {
+    const full = await this.adminPath(dir);
+    return walkFiles(full);
+  }
+
+  async removeAdminFile(path: string): Promise<void> {
+    await rm(await this.adminPath(path), { force: true });
+  }
+
+  private async videoFilePath(platformId: string, videoId: string, path: string): Promise<string> {
+    const segments = checkRelativePath(path);
+    if (!segments[0]?.startsWith('_'))
+      throw new InputError('INPUT_INVALID', `video-level record ${path} must be under a _-prefixed folder`);
+    const full = join(buildVideoDir(this.root, platformId, videoId), ...segments);
+    await assertNoSymlinks(this.root, full);
+    return full;
+  }
+
+  private async adminPath(path: string): Promise<string> {
+    const full = join(this.root, ADMIN_DIR, ...checkRelativePath(path));
+    await assertNoSymlinks(this.root, full);
+    return full;
+  }
+
   /** mkdir -p, then fsync the parents of every directory it created so the new entries are durable. */
   private async ensureDir(dir: string): Promise<void> {
     try {
@@ -478,7 +646,88 @@ export class LocalResultStore implements ResultStore {
   }
 }
 
-function buildVideoDir(root: string, platformId: string, videoId: string): string {
+/** Store-level records (tombstones, the deletion log); not an id, so never a platform. */
+export const ADMIN_DIR = '_admin';
+
+async function listIdDirs(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && ID_PATTERN.test(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new StorageError(`cannot list ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function readOrNull(full: string): Promise<Uint8Array | null> {
+  try {
+    return await readFile(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new StorageError(`cannot read ${full}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Every file under `base` (lstat: symlinks are listed as themselves with 0 bytes, never entered). */
+async function walkFiles(base: string): Promise<StoredFile[]> {
+  const out: StoredFile[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StorageError(`cannot list ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      const info = await lstat(full).catch(() => null);
+      if (!info) continue;
+      out.push({
+        path: relative(base, full).split(sep).join('/'),
+        bytes: info.isFile() ? info.size : 0,
+        modifiedMs: info.mtimeMs,
+      });
+    }
+  };
+  await walk(base);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Removes `segments` under `base` without following a symlink: the first segment that is a
+ * symlink is removed as a link (what it points to is never touched); a directory is removed
+ * recursively (rm removes links inside it as links).
+ */
+async function removeWithoutFollowing(base: string, segments: readonly string[]): Promise<void> {
+  let current = base;
+  for (const [i, segment] of segments.entries()) {
+    current = join(current, segment);
+    let info;
+    try {
+      info = await lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StorageError(`cannot inspect ${current}: ${(error as Error).message}`, { cause: error });
+    }
+    if (info.isSymbolicLink() || i === segments.length - 1) {
+      try {
+        await rm(current, { recursive: true, force: true });
+      } catch (error) {
+        throw new StorageError(`cannot remove ${current}: ${(error as Error).message}`, { cause: error });
+      }
+      return;
+    }
+  }
+}
+
+export function buildVideoDir(root: string, platformId: string, videoId: string): string {
   validateId('platform_id', platformId);
   validateId('video_id', videoId);
   return join(root, platformId, videoId);

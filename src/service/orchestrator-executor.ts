@@ -4,6 +4,7 @@
 // finds the run's manifest and resumes it: finished stages are kept, never recomputed.
 import { resolve } from 'node:path';
 import { toDataProcessorError } from '../contracts/index.js';
+import type { BatchCoalescer } from '../models/index.js';
 import { compileRun, executeRun, runPlanSchema, type RunPlan } from '../orchestrator/index.js';
 import { LocalResultStore, type ClaimPort, type ResultStore } from '../storage/index.js';
 import type { CompiledRun, ExecuteOptions, ExecutionResult, RunExecutor, RunSubmission } from './executor.js';
@@ -16,6 +17,11 @@ export interface OrchestratorExecutorOptions {
    * the store's file locks only exclude processes of one host. @defaultValue the store's file locks
    */
   claims?: ClaimPort;
+  /**
+   * Cross-video batching (R-BAT-4): the runs this process executes at once share model batches
+   * through it. @defaultValue none (each run batches alone)
+   */
+  coalescer?: BatchCoalescer;
 }
 
 /** The store with its claims replaced (every other method is the store's own). */
@@ -58,9 +64,11 @@ export function orchestratorExecutor(options: OrchestratorExecutorOptions): RunE
       const resume = (await store.readManifest(runDir)) !== null;
       if (!resume && (await store.hasRun(runDir))) await store.removeRun(runDir);
       const plan: RunPlan = { ...compiled, options: { ...compiled.options, resume } };
+      const leave = options.coalescer?.join();
       try {
         const outcome = await executeRun(plan, {
           store,
+          ...(options.coalescer ? { coalescer: options.coalescer } : {}),
           ...(execution.onEvent ? { onEvent: execution.onEvent } : {}),
           ...(execution.signal ? { signal: execution.signal } : {}),
         });
@@ -87,6 +95,8 @@ export function orchestratorExecutor(options: OrchestratorExecutorOptions): RunE
           errorMessage: failure.message,
           stages: [],
         };
+      } finally {
+        leave?.();
       }
     },
 

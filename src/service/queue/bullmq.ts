@@ -212,6 +212,7 @@ export class BullJobQueue implements JobQueue {
         }))) as JobRecord;
         const controller = new AbortController();
         running.set(id, controller);
+        await this.#promoteCohort((options.concurrency ?? 1) - running.size);
         let cancelled = false;
         const beat = setInterval(
           () => {
@@ -291,6 +292,16 @@ export class BullJobQueue implements JobQueue {
         await waited;
       },
     };
+  }
+
+  /**
+   * R-BAT-4: a worker that starts a job fills its free slots with jobs still in their buffer
+   * window (BullMQ delayed jobs), so jobs buffered together run together and share batches.
+   */
+  async #promoteCohort(freeSlots: number): Promise<void> {
+    if (freeSlots < 1) return;
+    const buffered = await this.#jobs.getDelayed(0, freeSlots - 1).catch(() => []);
+    for (const job of buffered) await job.promote().catch(() => undefined); // already taken: fine
   }
 
   async enqueueDelivery(delivery: Omit<Delivery, 'attempts'>): Promise<void> {

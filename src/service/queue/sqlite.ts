@@ -240,8 +240,10 @@ export class SqliteJobQueue implements JobQueue {
   /**
    * Takes the next job for `workerId`: first recovers jobs whose lease expired (their worker died),
    * then the queued job with the lowest priority number, oldest first, whose buffer window is over.
+   * With `joinCohort` (this worker just took a job and has a free slot) a job still in its buffer
+   * window may be taken too: jobs buffered together run together and share batches (R-BAT-4).
    */
-  claim(workerId: string, leaseMs: number): JobRecord | null {
+  claim(workerId: string, leaseMs: number, joinCohort = false): JobRecord | null {
     const take = this.#db.transaction((): JobRecord | null => {
       const now = Date.now();
       this.#db
@@ -262,11 +264,16 @@ export class SqliteJobQueue implements JobQueue {
           `UPDATE service_jobs SET state = 'running', worker_id = @worker, lease_until_ms = @lease,
              attempts = attempts + 1, started_at = COALESCE(started_at, @at)
            WHERE id = (SELECT id FROM service_jobs WHERE state = 'queued' AND cancel_requested = 0
-                       AND not_before_ms <= @now ORDER BY priority, created_ms, id LIMIT 1)
+                       AND (not_before_ms <= @now OR @cohort = 1) ORDER BY priority, created_ms, id LIMIT 1)
            RETURNING *`,
         )
-        .get({ worker: workerId, lease: now + leaseMs, at: new Date(now).toISOString(), now }) as
-        JobRow | undefined;
+        .get({
+          worker: workerId,
+          lease: now + leaseMs,
+          at: new Date(now).toISOString(),
+          now,
+          cohort: joinCohort ? 1 : 0,
+        }) as JobRow | undefined;
       return row ? toRecord(row) : null;
     });
     return take.immediate();
@@ -290,7 +297,7 @@ export class SqliteJobQueue implements JobQueue {
       concurrency: options.concurrency ?? 1,
       pollMs: options.pollMs ?? 250,
       heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
-      claim: () => this.claim(workerId, leaseMs),
+      claim: (joinCohort) => this.claim(workerId, leaseMs, joinCohort),
       heartbeat: (job) => this.renew(job.id, workerId, leaseMs),
       handler,
       reportProgress: (job, progress, videoId) => {

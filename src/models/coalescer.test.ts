@@ -95,6 +95,35 @@ describe('BatchCoalescer (R-BAT-4)', () => {
     leaveB();
   });
 
+  it('stops waiting for a group after two waits for nobody, until another video calls it', async () => {
+    const coalescer = new BatchCoalescer({ maxVideos: 4, gatherMs: 150 });
+    const leave = [coalescer.join(), coalescer.join()]; // b runs, but elsewhere (another component)
+    const { run } = recorder();
+    const timed = async (member: string): Promise<number> => {
+      const t0 = performance.now();
+      await coalescer.infer({ key: 'k', component: 'c', member }, model, { x: rows(0, 1) }, run);
+      return performance.now() - t0;
+    };
+    const waits = [await timed('a'), await timed('a'), await timed('a'), await timed('a')];
+    expect(waits[0]).toBeGreaterThanOrEqual(140);
+    expect(waits[1]).toBeGreaterThanOrEqual(140);
+    expect(Math.max(waits[2] ?? 0, waits[3] ?? 0)).toBeLessThan(100);
+    // b now calls the same group: a waits again, and they share a batch.
+    const seen: number[] = [];
+    const both = await Promise.all([
+      coalescer.infer({ key: 'k', component: 'c', member: 'b' }, model, { x: rows(0, 1) }, (i) => {
+        seen.push(i.x?.dims[0] ?? 0);
+        return run(i);
+      }),
+      new Promise((r) => setTimeout(r, 20)).then(() =>
+        coalescer.infer({ key: 'k', component: 'c', member: 'a' }, model, { x: rows(0, 2) }, run),
+      ),
+    ]);
+    expect(seen).toEqual([3]);
+    expect(both[1]?.y?.dims).toEqual([2, 2]);
+    leave.forEach((l) => l());
+  });
+
   it('merges only models whose inputs and outputs share one symbolic batch axis', () => {
     expect(hasSharedBatchAxis(card)).toBe(true);
     const fixed = { inputs: [{ shape: [1, 3] }], outputs: [{ shape: [1, 3] }] };

@@ -11,6 +11,10 @@
 // process runs a single video (no waiting at all then). A merged batch that fails is re-run call
 // by call, so each run sees the error (or the OOM that its own batch policy handles) it would
 // have seen alone.
+//
+// Waiting is bounded: a call waits at most `gatherMs`, and stops waiting at all for a group once
+// it waited twice in a row for nobody — until another video calls the same group again (then
+// waiting pays: the other video is in the same component).
 import type { ModelCard } from './card.js';
 import { elementCount, type Tensor, type TensorData, type TensorDtype } from './tensor.js';
 
@@ -54,6 +58,11 @@ interface Call {
   reject: (error: unknown) => void;
 }
 
+/** A video that waited this many times in a row for nobody runs alone until another shows up. */
+const MAX_MISSES = 2;
+/** Another video's call of a group this recent means it is in the same component: wait for it. */
+const RECENT_MS = 2000;
+
 interface Pending {
   calls: Call[];
   members: Set<string>;
@@ -61,6 +70,8 @@ interface Pending {
   run: Run;
   component: string;
   model: string;
+  /** The group's members' last calls and misses (see `#seen`). */
+  seen: Map<string, { lastMs: number; misses: number }>;
 }
 
 /** True when every input and output of the card shares one symbolic leading (batch) axis. */
@@ -100,6 +111,8 @@ export class BatchCoalescer {
   readonly gatherMs: number;
   readonly #onBatch: ((batch: CoalescedBatch) => void) | undefined;
   readonly #pending = new Map<string, Pending>();
+  /** Per group: each member's last call (ms) and its misses in a row (waited, ran alone). */
+  readonly #seen = new Map<string, Map<string, { lastMs: number; misses: number }>>();
   #participants = 0;
 
   constructor(options: BatchCoalescerOptions = {}) {
@@ -154,7 +167,15 @@ export class BatchCoalescer {
     )
       return run(inputs);
     const shapes = names.map((n) => `${n}:${inputs[n]?.dtype}[${inputs[n]?.dims.slice(1).join(',')}]`);
-    const key = [group.key, model.sessionKey, ...shapes].join('\u0000');
+    const groupKey = `${group.key}\u0000${model.sessionKey}`;
+    const key = [groupKey, ...shapes].join('\u0000');
+    const seen = this.#seenOf(groupKey);
+    const now = Date.now();
+    const mine = seen.get(group.member) ?? { lastMs: now, misses: 0 };
+    mine.lastMs = now;
+    seen.set(group.member, mine);
+    const othersActive = [...seen].some(([m, s]) => m !== group.member && now - s.lastMs < RECENT_MS);
+    if (!this.#pending.has(key) && !othersActive && mine.misses >= MAX_MISSES) return run(inputs);
     return new Promise<Outputs>((resolve, reject) => {
       let pending = this.#pending.get(key);
       if (pending && !pending.members.has(group.member) && pending.members.size >= this.maxVideos) {
@@ -169,6 +190,7 @@ export class BatchCoalescer {
           run,
           component: group.component,
           model: model.card.name,
+          seen,
         };
         fresh.timer = setTimeout(() => this.#flush(key, fresh), this.gatherMs);
         this.#pending.set(key, fresh);
@@ -180,12 +202,29 @@ export class BatchCoalescer {
     });
   }
 
+  #seenOf(groupKey: string): Map<string, { lastMs: number; misses: number }> {
+    let seen = this.#seen.get(groupKey);
+    if (!seen) {
+      seen = new Map();
+      this.#seen.set(groupKey, seen);
+    }
+    // Forget members long gone (finished runs), so the map stays as small as the live runs.
+    const now = Date.now();
+    for (const [member, entry] of seen) if (now - entry.lastMs > 60_000) seen.delete(member);
+    return seen;
+  }
+
   #flush(key: string, pending: Pending): void {
     if (this.#pending.get(key) === pending) this.#pending.delete(key);
     if (pending.timer) clearTimeout(pending.timer);
     pending.timer = null;
     const { calls } = pending;
     if (calls.length === 0) return;
+    // Misses: a video that waited for nobody counts one; being batched with others resets it.
+    for (const member of pending.members) {
+      const entry = pending.seen.get(member);
+      if (entry) entry.misses = pending.members.size === 1 ? entry.misses + 1 : 0;
+    }
     if (calls.length === 1) {
       const only = calls[0] as Call;
       pending.run(only.inputs).then(only.resolve, only.reject);

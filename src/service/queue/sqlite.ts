@@ -22,6 +22,8 @@ import {
   type NewJob,
   type ProcessOptions,
   type WorkerHandle,
+  type WorkerInfo,
+  workerBeatMs,
 } from './port.js';
 import { runWorkerLoop } from './worker-loop.js';
 
@@ -61,6 +63,12 @@ CREATE TABLE IF NOT EXISTS service_webhook_deliveries (
   state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'rejected')),
   next_attempt_ms INTEGER NOT NULL,
   leased_until_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS service_workers (
+  id TEXT PRIMARY KEY,
+  concurrency INTEGER NOT NULL,
+  seen_ms INTEGER NOT NULL,
+  live_until_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS service_webhook_due ON service_webhook_deliveries (state, next_attempt_ms);
 `;
@@ -232,6 +240,29 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve(counts);
   }
 
+  workers(): Promise<WorkerInfo[]> {
+    const rows = this.#db
+      .prepare('SELECT id, concurrency, seen_ms FROM service_workers WHERE live_until_ms > ? ORDER BY id')
+      .all(Date.now()) as { id: string; concurrency: number; seen_ms: number }[];
+    return Promise.resolve(rows.map((r) => ({ id: r.id, concurrency: r.concurrency, seenMs: r.seen_ms })));
+  }
+
+  /** A job worker's heartbeat (and, with `gone`, its goodbye). */
+  #announce(workerId: string, concurrency: number, leaseMs: number, gone = false): void {
+    if (gone) {
+      this.#db.prepare('DELETE FROM service_workers WHERE id = ?').run(workerId);
+      return;
+    }
+    const now = Date.now();
+    this.#db
+      .prepare(
+        `INSERT INTO service_workers (id, concurrency, seen_ms, live_until_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, seen_ms = excluded.seen_ms,
+           live_until_ms = excluded.live_until_ms`,
+      )
+      .run(workerId, concurrency, now, now + leaseMs);
+  }
+
   ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
     return Promise.resolve();
@@ -293,8 +324,18 @@ export class SqliteJobQueue implements JobQueue {
   process(handler: JobHandler, options: ProcessOptions = {}): WorkerHandle {
     const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     const leaseMs = options.leaseMs ?? 30_000;
-    return runWorkerLoop({
-      concurrency: options.concurrency ?? 1,
+    const concurrency = options.concurrency ?? 1;
+    const announce = (gone = false): void => {
+      try {
+        this.#announce(workerId, concurrency, leaseMs, gone);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    };
+    announce();
+    const beat = setInterval(() => announce(), workerBeatMs(leaseMs));
+    const loop = runWorkerLoop({
+      concurrency,
       pollMs: options.pollMs ?? 250,
       heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
       claim: (joinCohort) => this.claim(workerId, leaseMs, joinCohort),
@@ -338,6 +379,13 @@ export class SqliteJobQueue implements JobQueue {
           .run(job.id, workerId);
       },
     });
+    return {
+      close: async (deadlineMs) => {
+        clearInterval(beat);
+        await loop.close(deadlineMs);
+        announce(true);
+      },
+    };
   }
 
   enqueueDelivery(delivery: Omit<Delivery, 'attempts'>): Promise<void> {

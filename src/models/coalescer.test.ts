@@ -124,6 +124,25 @@ describe('BatchCoalescer (R-BAT-4)', () => {
     leave.forEach((l) => l());
   });
 
+  it('keeps collecting while a batch of the same key runs, and runs what came meanwhile as one batch', async () => {
+    const coalescer = new BatchCoalescer({ maxVideos: 4, gatherMs: 20 });
+    const leave = [coalescer.join(), coalescer.join(), coalescer.join()];
+    const batches: number[] = [];
+    const slow = async (inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> => {
+      batches.push(inputs.x?.dims[0] ?? 0);
+      await new Promise((r) => setTimeout(r, 250));
+      return recorder().run(inputs);
+    };
+    const call = (member: string, delayMs: number) =>
+      new Promise((r) => setTimeout(r, delayMs)).then(() =>
+        coalescer.infer({ key: 'k', component: 'c', member }, model, { x: rows(0, 1) }, slow),
+      );
+    // a runs alone after its wait; b and c arrive while it runs and share the next batch.
+    await Promise.all([call('a', 0), call('b', 60), call('c', 120)]);
+    expect(batches).toEqual([1, 2]);
+    leave.forEach((l) => l());
+  });
+
   it('merges only models whose inputs and outputs share one symbolic batch axis', () => {
     expect(hasSharedBatchAxis(card)).toBe(true);
     const fixed = { inputs: [{ shape: [1, 3] }], outputs: [{ shape: [1, 3] }] };

@@ -67,6 +67,8 @@ interface Pending {
   calls: Call[];
   members: Set<string>;
   timer: NodeJS.Timeout | null;
+  /** Its wait ended while a batch of its key ran: it runs when that one ends (or fills up). */
+  deferred: boolean;
   run: Run;
   component: string;
   model: string;
@@ -111,6 +113,8 @@ export class BatchCoalescer {
   readonly gatherMs: number;
   readonly #onBatch: ((batch: CoalescedBatch) => void) | undefined;
   readonly #pending = new Map<string, Pending>();
+  /** Batches running per key. */
+  readonly #busy = new Map<string, number>();
   /** Per group: each member's last call (ms) and its misses in a row (waited, ran alone). */
   readonly #seen = new Map<string, Map<string, { lastMs: number; misses: number }>>();
   #participants = 0;
@@ -187,12 +191,13 @@ export class BatchCoalescer {
           calls: [],
           members: new Set(),
           timer: null,
+          deferred: false,
           run,
           component: group.component,
           model: model.card.name,
           seen,
         };
-        fresh.timer = setTimeout(() => this.#flush(key, fresh), this.gatherMs);
+        fresh.timer = setTimeout(() => this.#flush(key, fresh, true), this.gatherMs);
         this.#pending.set(key, fresh);
         pending = fresh;
       }
@@ -214,7 +219,17 @@ export class BatchCoalescer {
     return seen;
   }
 
-  #flush(key: string, pending: Pending): void {
+  /**
+   * Runs a pending batch. When its wait ends (`byTimer`) while a batch of the same key is still
+   * running, it keeps collecting calls until that one ends: the model is busy anyway, and the
+   * calls that arrive meanwhile share the next batch (dynamic batching).
+   */
+  #flush(key: string, pending: Pending, byTimer = false): void {
+    if (byTimer && (this.#busy.get(key) ?? 0) > 0) {
+      pending.timer = null;
+      pending.deferred = true;
+      return;
+    }
     if (this.#pending.get(key) === pending) this.#pending.delete(key);
     if (pending.timer) clearTimeout(pending.timer);
     pending.timer = null;
@@ -225,12 +240,19 @@ export class BatchCoalescer {
       const entry = pending.seen.get(member);
       if (entry) entry.misses = pending.members.size === 1 ? entry.misses + 1 : 0;
     }
+    this.#busy.set(key, (this.#busy.get(key) ?? 0) + 1);
+    const done = (): void => {
+      this.#busy.set(key, (this.#busy.get(key) ?? 1) - 1);
+      if ((this.#busy.get(key) ?? 0) === 0) this.#busy.delete(key);
+      const next = this.#pending.get(key);
+      if (next?.deferred) this.#flush(key, next);
+    };
     if (calls.length === 1) {
       const only = calls[0] as Call;
-      pending.run(only.inputs).then(only.resolve, only.reject);
+      pending.run(only.inputs).then(only.resolve, only.reject).finally(done);
       return;
     }
-    void this.#runMerged(pending);
+    void this.#runMerged(pending).finally(done);
   }
 
   async #runMerged(pending: Pending): Promise<void> {

@@ -316,15 +316,17 @@ print(json.dumps(out))
     const hits = manifest.components.filter((c) => c.cache_hit).map((c) => c.name);
     expect(hits.length).toBeGreaterThan(0);
     await expect
-      .poll(() => page.locator('ol.gantt li[data-component]').count())
+      .poll(() => page.locator('ol.gantt li[data-component]').count(), { timeout: 30_000 })
       .toBe(manifest.components.length);
     expect(await attributes(page.locator('ol.gantt li[data-cache-hit]'), 'data-component')).toEqual(hits);
     expect(await page.locator('ol.gantt .gantt-bar.cache-hit').count()).toBe(hits.length);
     await expect
-      .poll(() =>
-        page.evaluate(
-          () => Object.keys((globalThis as unknown as PageGlobals).dataprocessorDashboard.plots).length,
-        ),
+      .poll(
+        () =>
+          page.evaluate(
+            () => Object.keys((globalThis as unknown as PageGlobals).dataprocessorDashboard.plots).length,
+          ),
+        { timeout: 30_000 },
       )
       .toBe(4);
   }, 330_000);

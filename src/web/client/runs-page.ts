@@ -130,8 +130,11 @@ export function runsPage(main: HTMLElement): () => void {
     followRun(
       run.run_id,
       (status) => {
+        const before = runs.get(status.run_id)?.state;
         runs.set(status.run_id, status);
         render();
+        // A run changed state: the queue line changed too (no waiting for the next refresh).
+        if (before !== status.state) void showQueue();
       },
       controller.signal,
     )
@@ -139,20 +142,25 @@ export function runsPage(main: HTMLElement): () => void {
       .finally(() => following.delete(run.run_id));
   };
 
-  const refresh = async (): Promise<void> => {
-    const [list, load] = await Promise.all([api.listRuns(), api.queue().catch(() => null)]);
+  const showQueue = async (): Promise<void> => {
+    const load = await api.queue().catch(() => null);
     if (stopped) return;
-    problem.hidden = true;
-    for (const run of list.runs) {
-      runs.set(run.run_id, run);
-      follow(run);
-    }
     if (load !== null) {
       queue.textContent = queueText(load);
       queue.dataset.queued = String(load.queued);
       queue.dataset.running = String(load.running);
       queue.dataset.workers = String(load.workers);
     } else queue.textContent = '';
+  };
+
+  const refresh = async (): Promise<void> => {
+    const [list] = await Promise.all([api.listRuns(), showQueue()]);
+    if (stopped) return;
+    problem.hidden = true;
+    for (const run of list.runs) {
+      runs.set(run.run_id, run);
+      follow(run);
+    }
     render();
   };
 

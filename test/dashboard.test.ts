@@ -138,10 +138,18 @@ describe('dashboard in Chromium', () => {
     expect(listed).not.toContain(otherRunId);
     const listB = await apiJson<{ runs: RunStatus[] }>(service, keyB, '/api/runs');
     expect(listB.body.runs.map((r) => r.run_id)).toEqual([otherRunId]);
-    // The admin key reads the queue length of all tenants from /metrics.
+    // The queue of all tenants and the live workers, as GET /api/queue reports them (serve
+    // runs one worker with one slot here; nothing is queued or running any more).
+    const load = await apiJson<{ queued: number; running: number; workers: number; slots: number }>(
+      service,
+      keyA,
+      '/api/queue',
+    );
+    expect(load.body).toEqual({ queued: 0, running: 0, workers: 1, slots: 1 });
     await expect
       .poll(() => page.locator('#queue').textContent())
-      .toMatch(/Queue \(all tenants\): \d+ queued/);
+      .toBe('Queue (all tenants): 0 queued · 0 running · 1 worker (1 slot)');
+    expect(await page.locator('#queue').getAttribute('data-workers')).toBe('1');
   }, 480_000);
 
   it('shows the run page: timeline, models and artifacts as in the manifest', async () => {
@@ -308,15 +316,17 @@ print(json.dumps(out))
     const hits = manifest.components.filter((c) => c.cache_hit).map((c) => c.name);
     expect(hits.length).toBeGreaterThan(0);
     await expect
-      .poll(() => page.locator('ol.gantt li[data-component]').count())
+      .poll(() => page.locator('ol.gantt li[data-component]').count(), { timeout: 30_000 })
       .toBe(manifest.components.length);
     expect(await attributes(page.locator('ol.gantt li[data-cache-hit]'), 'data-component')).toEqual(hits);
     expect(await page.locator('ol.gantt .gantt-bar.cache-hit').count()).toBe(hits.length);
     await expect
-      .poll(() =>
-        page.evaluate(
-          () => Object.keys((globalThis as unknown as PageGlobals).dataprocessorDashboard.plots).length,
-        ),
+      .poll(
+        () =>
+          page.evaluate(
+            () => Object.keys((globalThis as unknown as PageGlobals).dataprocessorDashboard.plots).length,
+          ),
+        { timeout: 30_000 },
       )
       .toBe(4);
   }, 330_000);
@@ -344,7 +354,7 @@ print(json.dumps(out))
       .poll(() => page.locator('tr[data-run-id="dash-a3"] .error-code').textContent())
       .toBe('MODEL_NOT_FOUND');
     await page.goto(`${service.url}/#/runs/${runId}`);
-    await expect.poll(() => page.locator('#plot-loudness .plot-canvas').count()).toBe(1);
+    await expect.poll(() => page.locator('#plot-loudness .plot-canvas').count(), { timeout: 30_000 }).toBe(1);
   }, 330_000);
 
   it('reads plot values with the keyboard and fits a narrow window', async () => {

@@ -123,6 +123,14 @@ describe('two workers on Redis', () => {
     const framesDir = join(runDir, 'frames_dir');
     const inodes = new Map(readdirSync(framesDir).map((f) => [f, statSync(join(framesDir, f)).ino]));
     expect(logged(first, 'killed', 'run_finished')).toBe(false);
+    const queueOf = async () =>
+      (await curl(['-H', `authorization: Bearer ${key}`, `${api.url}/api/queue`])).json<{
+        running: number;
+        workers: number;
+        slots: number;
+      }>();
+    // Both workers announce themselves in Redis (the API process runs none: --concurrency 0).
+    expect(await queueOf()).toMatchObject({ running: 1, workers: 2, slots: 2 });
     await first.stop('SIGKILL');
     const survivor = workers.find((w) => w !== first) as ServiceProcess;
     const done = await waitFor(
@@ -136,6 +144,8 @@ describe('two workers on Redis', () => {
     );
     expect(done.state).toBe('ok');
     expect(done.attempts).toBe(2);
+    // The killed worker stopped its heartbeats: it is gone from the count once its lease passed.
+    expect((await queueOf()).workers).toBe(1);
     expect(logged(survivor, 'killed', 'run_started')).toBe(true);
     // One run, and exactly the manifest's artifacts on disk.
     expect(readdirSync(join(store, 'acme', videoId)).filter((d) => !d.startsWith('_'))).toEqual(['killed']);

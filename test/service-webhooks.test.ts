@@ -303,6 +303,7 @@ describe('webhooks of a real run', () => {
       allowedRoots: [dir],
       webhookSecrets: [SECRET, OLD_SECRET],
       outboundAllow: ['127.0.0.1'],
+      bufferWindowMs: 0,
       logger: createLogger({ level: 'silent' }),
     });
   });

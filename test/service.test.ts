@@ -244,8 +244,13 @@ describe('dataprocessor serve (embedded queue)', () => {
         '/api/runs/{run_id}',
         '/api/runs/{run_id}/artifacts',
         '/api/profiles',
+        '/api/queue',
       ]),
     );
+    // Queue and workers (all tenants, numbers only): serve's one in-process worker, one slot.
+    const load = await curl([...auth(acmeReader), `${service.url}/api/queue`]);
+    expect(load.json()).toEqual({ queued: 0, running: 0, workers: 1, slots: 1 });
+    expect((await curl([`${service.url}/api/queue`])).status).toBe(401);
     const metrics = await curl([...auth(acmeAdmin), `${service.url}/metrics`]);
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^runs_total\{status="ok"\} 2$/m);

@@ -15,6 +15,8 @@ export interface ServiceCliOptions {
   allowRoot: string[];
   staging?: string;
   bufferWindowMs: string;
+  maxVideosPerBatch: string;
+  batchGatherMs: string;
   triton?: string;
   shutdownDeadlineSec: string;
   outboundAllow: string[];
@@ -59,7 +61,17 @@ export function serviceOptions(command: Command): Command {
       "a dead worker's job is recovered once its lease (renewed while alive) lapses",
       '30',
     )
-    .option('--redis-prefix <prefix>', 'key prefix and queue name stem on Redis (one per deployment)');
+    .option('--redis-prefix <prefix>', 'key prefix and queue name stem on Redis (one per deployment)')
+    .option(
+      '--max-videos-per-batch <n>',
+      'cross-video batching: hard cap on videos sharing one model batch, among the jobs run at once (1: off)',
+      '4',
+    )
+    .option(
+      '--batch-gather-ms <ms>',
+      "cross-video batching: how long a model call waits for other videos' calls",
+      '25',
+    );
 }
 
 export function compileServiceOptions(options: ServiceCliOptions): ServiceOptions {
@@ -85,7 +97,12 @@ export function compileServiceOptions(options: ServiceCliOptions): ServiceOption
     concurrency: number('--concurrency', options.concurrency),
     allowedRoots: options.allowRoot ?? [],
     ...(options.staging !== undefined ? { stagingDir: options.staging } : {}),
-    bufferWindowMs: number('--buffer-window-ms', options.bufferWindowMs ?? '0'),
+    bufferWindowMs: number('--buffer-window-ms', options.bufferWindowMs ?? '10000'),
+    maxVideosPerBatch: Math.max(
+      1,
+      Math.floor(number('--max-videos-per-batch', options.maxVideosPerBatch ?? '4')),
+    ),
+    batchGatherMs: number('--batch-gather-ms', options.batchGatherMs ?? '25'),
     ...(options.triton !== undefined ? { tritonUrl: options.triton } : {}),
     shutdownDeadlineMs: number('--shutdown-deadline-sec', options.shutdownDeadlineSec) * 1000,
     webhookSecrets: secrets,
@@ -127,8 +144,8 @@ export function registerServeCommand(program: Command): void {
     )
     .option(
       '--buffer-window-ms <ms>',
-      'cross-video batch buffer window: jobs wait this long, shown queued (R-BAT-4)',
-      '0',
+      'cross-video batch buffer window: a job waits this long (shown queued) for others to batch with (R-BAT-4)',
+      '10000',
     )
     .option('--gc-interval-hours <h>', 'run retention GC (R-PRV-3) this often; 0: never', '6')
     .action(async (options: ServiceCliOptions & { gcIntervalHours: string }) => {

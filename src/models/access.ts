@@ -18,6 +18,7 @@ import {
 import type { ModelRegistry } from './registry.js';
 import { createRegistry } from './registry.js';
 import { inprocessRuntime } from './runtimes/inprocess.js';
+import type { BatchCoalescer, BatchGroup } from './coalescer.js';
 import { SessionCache } from './session-cache.js';
 import type { EngineSession, Runtime } from './runtimes/types.js';
 import { ModelStore, type LocatedModel } from './store.js';
@@ -86,6 +87,11 @@ export interface ModelSystemOptions {
   runtime?: Runtime;
   /** Device for loads that name none. @defaultValue 'cpu' */
   defaultDevice?: DeviceRequest;
+  /**
+   * Cross-video batching (R-BAT-4): model calls go through this coalescer under this group, so
+   * calls of other videos in the same group may share a batch. @defaultValue none (every call alone)
+   */
+  crossVideo?: { coalescer: BatchCoalescer; group: BatchGroup };
 }
 
 /**
@@ -179,8 +185,11 @@ function shapeMatches(spec: TensorSpec, dims: readonly number[]): boolean {
 }
 
 /** Builds the model system's pieces with defaults filled in. */
-function compileOptions(options: ModelSystemOptions): Required<ModelSystemOptions> {
+function compileOptions(
+  options: ModelSystemOptions,
+): Required<Omit<ModelSystemOptions, 'crossVideo'>> & Pick<ModelSystemOptions, 'crossVideo'> {
   return {
+    ...(options.crossVideo ? { crossVideo: options.crossVideo } : {}),
     registry: options.registry ?? createRegistry(),
     store: options.store ?? new ModelStore(),
     runtime: options.runtime ?? inprocessRuntime(),
@@ -197,7 +206,7 @@ export async function loadModel(
   options: LoadOptions = {},
   system: ModelSystemOptions = {},
 ): Promise<LoadedModel> {
-  const { registry, store, runtime, defaultDevice } = compileOptions(system);
+  const { registry, store, runtime, defaultDevice, crossVideo } = compileOptions(system);
   const card = registry.get(name, options.version);
   const precision = checkPrecision(card, options.precision);
   const device = runtime.resolveDevice(options.device ?? defaultDevice, card.engine);
@@ -240,7 +249,11 @@ export async function loadModel(
     },
     async infer(inputs) {
       checkInputs(card, inputs);
-      return modelSessions.use(key, bytes, open, (session) => session.infer(inputs));
+      const run = (batch: Record<string, Tensor>): Promise<Record<string, Tensor>> =>
+        modelSessions.use(key, bytes, open, (session) => session.infer(batch));
+      return crossVideo
+        ? crossVideo.coalescer.infer(crossVideo.group, { card, sessionKey: key }, inputs, run)
+        : run(inputs);
     },
   };
 }

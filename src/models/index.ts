@@ -60,6 +60,13 @@ export {
   type ModelSystemOptions,
 } from './access.js';
 export {
+  BatchCoalescer,
+  hasSharedBatchAxis,
+  type BatchCoalescerOptions,
+  type BatchGroup,
+  type CoalescedBatch,
+} from './coalescer.js';
+export {
   SessionCache,
   defaultSessionCacheBytes,
   type SessionCacheOptions,

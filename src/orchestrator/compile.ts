@@ -16,7 +16,12 @@ import {
   type RunIdentity,
   type VideoDocument,
 } from '../contracts/index.js';
-import { plannedModelSignature, type ModelSystemOptions, type Runtime } from '../models/index.js';
+import {
+  plannedModelSignature,
+  type BatchCoalescer,
+  type ModelSystemOptions,
+  type Runtime,
+} from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import {
   SAMPLING_POLICY_VERSION,
@@ -95,6 +100,11 @@ export interface RunEnvironment {
   components?: readonly Component[];
   /** The component graph (R-ORC-1). @defaultValue the shipped `docs/component_graph.yaml` */
   graph?: ComponentGraph;
+  /**
+   * Cross-video batching (R-BAT-4): a coalescer shared by the runs this process executes at once;
+   * model calls of this run may share batches with theirs. @defaultValue none
+   */
+  coalescer?: BatchCoalescer;
 }
 
 const SEGMENTER = 'segmenter';

@@ -3,6 +3,7 @@ import {
   DataProcessorError,
   FRAMES_DIR,
   MANIFEST_SCHEMA_VERSION,
+  computeConfigHash,
   METADATA_FILE,
   modelSignature,
   toDataProcessorError,
@@ -16,7 +17,7 @@ import {
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
-import { createModelAccess } from '../models/index.js';
+import { createModelAccess, type ModelSystemOptions } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
 import {
@@ -54,6 +55,32 @@ export interface RunOutcome {
 }
 
 const SEGMENTER = 'segmenter';
+
+/**
+ * R-BAT-4: a stage's model calls join the process's coalescer under a group key of component,
+ * producer version, model_signature, effective config (preprocessing/analysis parameters) and
+ * resolution bucket (the analysed frame size); only calls with equal keys share a batch.
+ */
+function crossVideoSystem(
+  system: ModelSystemOptions,
+  stage: PlanStage,
+  frames: FramesMetadata,
+  runDir: string,
+  options: ExecuteOptions,
+): ModelSystemOptions {
+  if (!options.coalescer) return system;
+  const key = [
+    stage.name,
+    stage.producer_version,
+    stage.models?.signature ?? '',
+    computeConfigHash({ config: stage.config ?? null }),
+    `${frames.analysis_width}x${frames.analysis_height}`,
+  ].join('|');
+  return {
+    ...system,
+    crossVideo: { coalescer: options.coalescer, group: { key, component: stage.name, member: runDir } },
+  };
+}
 
 /** The Segmenter's outputs as the components read them. */
 interface Segmentation {
@@ -288,7 +315,7 @@ async function executeLeased(
     if (component.budget) await verifyFramesOnce();
     const { frames, audio } = await segmentationOf();
     const mapping = (stage.models?.mapping ?? []) as ComponentModel[];
-    const modelSystem = modelSystemFor(mapping, options);
+    const modelSystem = crossVideoSystem(modelSystemFor(mapping, options), stage, frames, runDir, options);
     return runComponent(component, blankEntryOf(stage), stage.config, {
       store,
       runDir,

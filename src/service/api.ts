@@ -41,6 +41,7 @@ import {
   FINAL_STATES,
   JOB_STATES,
   apiErrorSchema,
+  queueSummarySchema,
   runStatusSchema,
   submitRunSchema,
   toRunStatus,
@@ -464,6 +465,20 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
         .header('digest', `sha-256=${Buffer.from(artifact.sha256, 'hex').toString('base64')}`)
         .header('etag', `"${artifact.sha256}"`)
         .send(createReadStream(file));
+    },
+  );
+
+  app.get(
+    '/api/queue',
+    { config: { role: 'read' }, schema: { response: { 200: queueSummarySchema, '4xx': apiErrorSchema } } },
+    async () => {
+      const [counts, workers] = await Promise.all([options.queue.counts(), options.queue.workers()]);
+      return {
+        queued: counts.queued,
+        running: counts.running,
+        workers: workers.length,
+        slots: workers.reduce((sum, w) => sum + w.concurrency, 0),
+      };
     },
   );
 

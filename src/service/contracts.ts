@@ -121,6 +121,18 @@ export function toRunStatus(job: JobRecord): RunStatus {
   };
 }
 
+/**
+ * `GET /api/queue`: how busy the service is, across all tenants (numbers only; no ids, no
+ * hosts). `workers` are the live job-worker processes (by heartbeat), `slots` their jobs at once.
+ */
+export const queueSummarySchema = z.object({
+  queued: z.number().int().nonnegative(),
+  running: z.number().int().nonnegative(),
+  workers: z.number().int().nonnegative(),
+  slots: z.number().int().nonnegative(),
+});
+export type QueueSummary = z.infer<typeof queueSummarySchema>;
+
 /** Webhook event types: one per state change of a run (R-SVC-3). */
 export const WEBHOOK_EVENTS = ['run.running', 'run.ok', 'run.error', 'run.cancelled'] as const;
 

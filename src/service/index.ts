@@ -7,10 +7,12 @@ export {
   JOB_STATES,
   submitRunSchema,
   runStatusSchema,
+  queueSummarySchema,
   webhookBodySchema,
   type JobRecord,
   type JobState,
   type RunStatus,
+  type QueueSummary,
   type SubmitRun,
   type WebhookBody,
 } from './contracts.js';
@@ -20,7 +22,14 @@ export { ServiceMetrics } from './metrics.js';
 export { runHealthChecks, type HealthCheck, type HealthReport } from './health.js';
 export { createLogger } from './logging.js';
 export { SqliteJobQueue } from './queue/sqlite.js';
-export { jobIdOf, backoffMs, type JobQueue, type JobHandler, type WorkerHandle } from './queue/port.js';
+export {
+  jobIdOf,
+  backoffMs,
+  type JobQueue,
+  type JobHandler,
+  type WorkerHandle,
+  type WorkerInfo,
+} from './queue/port.js';
 export { SsrfGuard, unmapIpv4, type SsrfGuardOptions } from './webhooks/ssrf.js';
 export {
   signWebhook,

@@ -20,6 +20,7 @@ export class ServiceMetrics {
   readonly errorsTotal: Counter<'error_code'>;
   readonly cacheHitsTotal: Counter<'component'>;
   readonly batchSize: Histogram<'component' | 'scope'>;
+  readonly batchVideos: Histogram<'component'>;
   readonly oomRetriesTotal: Counter<'component'>;
   readonly webhookDeliveriesTotal: Counter<'outcome'>;
 
@@ -70,6 +71,13 @@ export class ServiceMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
     });
+    this.batchVideos = new Histogram({
+      name: 'batch_videos',
+      help: 'Distinct videos in each cross-video model batch (R-BAT-4; capped by --max-videos-per-batch).',
+      labelNames: ['component'],
+      buckets: [1, 2, 3, 4, 6, 8, 16],
+      registers,
+    });
     this.oomRetriesTotal = new Counter({
       name: 'oom_retries_total',
       help: 'Batch retries after an out-of-memory error, by component.',
@@ -100,6 +108,12 @@ export class ServiceMetrics {
         this.batchSize.observe({ component: stage.name, scope: 'video' }, stage.batchSize);
       if (stage.oomRetries > 0) this.oomRetriesTotal.inc({ component: stage.name }, stage.oomRetries);
     }
+  }
+
+  /** A merged cross-video model batch (R-BAT-4): its units and its distinct videos. */
+  observeCrossVideoBatch(batch: { component: string; videos: number; units: number }): void {
+    this.batchSize.observe({ component: batch.component, scope: 'cross_video' }, batch.units);
+    this.batchVideos.observe({ component: batch.component }, batch.videos);
   }
 
   async text(): Promise<string> {

@@ -3,6 +3,7 @@
 // RunPlan is plain JSON and travels through the queue. A job picked up again after its worker died
 // finds the run's manifest and resumes it: finished stages are kept, never recomputed.
 import { toDataProcessorError } from '../contracts/index.js';
+import type { BatchCoalescer } from '../models/index.js';
 import { compileRun, executeRun, runPlanSchema, type RunPlan } from '../orchestrator/index.js';
 import { createResultStore, type ClaimPort, type ResultStore } from '../storage/index.js';
 import type { CompiledRun, ExecuteOptions, ExecutionResult, RunExecutor, RunSubmission } from './executor.js';
@@ -15,6 +16,11 @@ export interface OrchestratorExecutorOptions {
    * the store's file locks only exclude processes of one host. @defaultValue the store's file locks
    */
   claims?: ClaimPort;
+  /**
+   * Cross-video batching (R-BAT-4): the runs this process executes at once share model batches
+   * through it. @defaultValue none (each run batches alone)
+   */
+  coalescer?: BatchCoalescer;
 }
 
 /** The store with its claims replaced (every other method is the store's own). */
@@ -57,9 +63,11 @@ export function orchestratorExecutor(options: OrchestratorExecutorOptions): RunE
       const resume = (await store.readManifest(runDir)) !== null;
       if (!resume && (await store.hasRun(runDir))) await store.removeRun(runDir);
       const plan: RunPlan = { ...compiled, options: { ...compiled.options, resume } };
+      const leave = options.coalescer?.join();
       try {
         const outcome = await executeRun(plan, {
           store,
+          ...(options.coalescer ? { coalescer: options.coalescer } : {}),
           ...(execution.onEvent ? { onEvent: execution.onEvent } : {}),
           ...(execution.signal ? { signal: execution.signal } : {}),
         });
@@ -86,6 +94,8 @@ export function orchestratorExecutor(options: OrchestratorExecutorOptions): RunE
           errorMessage: failure.message,
           stages: [],
         };
+      } finally {
+        leave?.();
       }
     },
 

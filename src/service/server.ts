@@ -15,6 +15,7 @@ import type { RunExecutor } from './executor.js';
 import { modelStoreCheck, queueCheck, storageCheck, tritonCheck, type HealthCheck } from './health.js';
 import { createLogger } from './logging.js';
 import { ServiceMetrics } from './metrics.js';
+import { BatchCoalescer } from '../models/index.js';
 import { orchestratorExecutor } from './orchestrator-executor.js';
 import { RedisClaims } from './redis-claims.js';
 import type { JobQueue, WorkerHandle } from './queue/port.js';
@@ -50,8 +51,18 @@ export interface ServiceOptions {
   outboundAllow?: readonly string[];
   /** Name resolution of the SSRF guard (tests). */
   resolveHost?: SsrfGuardOptions['resolve'];
-  /** Cross-video batch buffer window (R-BAT-4). @defaultValue 0 (off) */
+  /**
+   * Cross-video batch buffer window (R-BAT-4): a submitted job waits this long (shown `queued`)
+   * so that a worker can take it together with the jobs submitted meanwhile. @defaultValue 10000
+   */
   bufferWindowMs?: number;
+  /**
+   * Hard cap on distinct videos in one cross-video model batch (R-BAT-4); 1 turns cross-video
+   * batching off. Batches form among the jobs this process runs at once (`concurrency`). @defaultValue 4
+   */
+  maxVideosPerBatch?: number;
+  /** How long a model call waits for other videos' calls of its batch group. @defaultValue 25 */
+  batchGatherMs?: number;
   /** Triton's base URL, checked by /health when given. */
   tritonUrl?: string;
   /** Running jobs get this long to finish on SIGTERM before they are handed back. @defaultValue 30000 */
@@ -146,15 +157,29 @@ function startWorkers(
 }
 
 /** The run core over the store; with Redis, stage claims go through Redis (several hosts). */
-function defaultExecutor(options: ServiceOptions): { executor: RunExecutor; close: () => void } {
+function defaultExecutor(
+  options: ServiceOptions,
+  metrics: ServiceMetrics,
+): { executor: RunExecutor; close: () => void } {
   if (options.executor) return { executor: options.executor, close: () => undefined };
   const claims = options.redisUrl
     ? new RedisClaims(options.redisUrl, { prefix: options.redisPrefix ?? 'dataprocessor' })
     : undefined;
+  // R-BAT-4: the jobs this process runs at once share model batches (nothing to share with one).
+  const maxVideos = options.maxVideosPerBatch ?? 4;
+  const coalescer =
+    maxVideos > 1 && (options.concurrency ?? 1) > 1
+      ? new BatchCoalescer({
+          maxVideos,
+          ...(options.batchGatherMs !== undefined ? { gatherMs: options.batchGatherMs } : {}),
+          onBatch: (batch) => metrics.observeCrossVideoBatch(batch),
+        })
+      : undefined;
   const executor = orchestratorExecutor({
     storeRoot: options.storeRoot,
     databasePath: options.databasePath,
     ...(claims ? { claims } : {}),
+    ...(coalescer ? { coalescer } : {}),
   });
   return { executor, close: () => claims?.close() };
 }
@@ -176,7 +201,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const queue = await openQueue(options);
   const metrics = new ServiceMetrics({ queue });
   const keys = ApiKeyStore.open(options.databasePath);
-  const { executor, close: closeExecutor } = defaultExecutor(options);
+  const { executor, close: closeExecutor } = defaultExecutor(options, metrics);
   const metricsOnApiPort = options.metricsPort === undefined;
   const resultStore = createResultStore(options.storeRoot);
   const app = await buildApi({
@@ -192,7 +217,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     allowedRoots: options.allowedRoots ?? [],
     stagingDir: options.stagingDir ?? join(dirname(resolve(options.databasePath)), 'staging'),
     webhooksEnabled: (options.webhookSecrets ?? []).length > 0,
-    bufferWindowMs: options.bufferWindowMs ?? 0,
+    bufferWindowMs: options.bufferWindowMs ?? 10_000,
     ...(options.maxInputBytes !== undefined ? { maxInputBytes: options.maxInputBytes } : {}),
     profiles: () => {
       const store = ProfileStore.open(options.databasePath);
@@ -266,7 +291,7 @@ export async function startWorker(options: ServiceOptions): Promise<RunningServi
   const logger = options.logger ?? createLogger();
   const queue = await openQueue(options);
   const metrics = new ServiceMetrics({ queue });
-  const { executor, close: closeExecutor } = defaultExecutor(options);
+  const { executor, close: closeExecutor } = defaultExecutor(options, metrics);
   let metricsServer: Server | null = null;
   let metricsUrl: string | null = null;
   if (options.metricsPort !== undefined) {

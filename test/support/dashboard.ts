@@ -67,6 +67,8 @@ export async function startServe(): Promise<Service> {
       inputs,
       '--concurrency',
       '1',
+      '--buffer-window-ms',
+      '0',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATAPROCESSOR_DB: db } },
   );

@@ -26,7 +26,10 @@ export async function spawnService(
   env: Record<string, string> = {},
   startedEvent = 'service_started',
 ): Promise<ServiceProcess> {
-  const proc = spawn(process.execPath, [BIN, ...args], {
+  // Tests run jobs at once unless they ask for a buffer window (the service's default is 10 s).
+  const window =
+    args[0] === 'serve' && !args.includes('--buffer-window-ms') ? ['--buffer-window-ms', '0'] : [];
+  const proc = spawn(process.execPath, [BIN, ...args, ...window], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,6 +21,8 @@ import {
   type NewJob,
   type ProcessOptions,
   type WorkerHandle,
+  type WorkerInfo,
+  workerBeatMs,
 } from './port.js';
 
 export interface BullQueueOptions {
@@ -188,6 +190,37 @@ export class BullJobQueue implements JobQueue {
     return counts;
   }
 
+  async workers(): Promise<WorkerInfo[]> {
+    const now = Date.now();
+    const key = this.#key('workers');
+    await this.#redis.zremrangebyscore(key, '-inf', now);
+    const ids = await this.#redis.zrange(key, 0, -1);
+    if (ids.length === 0) return [];
+    const infos = await this.#redis.hmget(this.#key('workers', 'info'), ...ids);
+    return ids.map((id, i) => {
+      const info = JSON.parse(infos[i] ?? '{}') as { concurrency?: number; seenMs?: number };
+      return { id, concurrency: info.concurrency ?? 1, seenMs: info.seenMs ?? 0 };
+    });
+  }
+
+  /** A job worker's heartbeat: live until its lease passes (a sorted set scored by that time). */
+  async #announce(workerId: string, concurrency: number, leaseMs: number, gone = false): Promise<void> {
+    if (gone) {
+      await this.#redis
+        .multi()
+        .zrem(this.#key('workers'), workerId)
+        .hdel(this.#key('workers', 'info'), workerId)
+        .exec();
+      return;
+    }
+    const now = Date.now();
+    await this.#redis
+      .multi()
+      .zadd(this.#key('workers'), now + leaseMs, workerId)
+      .hset(this.#key('workers', 'info'), workerId, JSON.stringify({ concurrency, seenMs: now }))
+      .exec();
+  }
+
   async ping(): Promise<void> {
     await this.#probe.ping();
   }
@@ -212,6 +245,7 @@ export class BullJobQueue implements JobQueue {
         }))) as JobRecord;
         const controller = new AbortController();
         running.set(id, controller);
+        await this.#promoteCohort((options.concurrency ?? 1) - running.size);
         let cancelled = false;
         const beat = setInterval(
           () => {
@@ -275,8 +309,16 @@ export class BullJobQueue implements JobQueue {
       },
     );
     worker.on('error', (error) => options.onError?.(error));
+    const concurrency = options.concurrency ?? 1;
+    // While Redis is down a heartbeat fails; the next one after it is back counts again.
+    const announce = (gone = false): Promise<void> =>
+      this.#announce(workerId, concurrency, leaseMs, gone).catch(() => undefined);
+    void announce();
+    const beat = setInterval(() => void announce(), workerBeatMs(leaseMs));
     return {
       close: async (deadlineMs = 30_000) => {
+        clearInterval(beat);
+        await announce(true);
         await worker.pause(true).catch(() => undefined);
         const waited = worker.close();
         let timer: NodeJS.Timeout | undefined;
@@ -291,6 +333,16 @@ export class BullJobQueue implements JobQueue {
         await waited;
       },
     };
+  }
+
+  /**
+   * R-BAT-4: a worker that starts a job fills its free slots with jobs still in their buffer
+   * window (BullMQ delayed jobs), so jobs buffered together run together and share batches.
+   */
+  async #promoteCohort(freeSlots: number): Promise<void> {
+    if (freeSlots < 1) return;
+    const buffered = await this.#jobs.getDelayed(0, freeSlots - 1).catch(() => []);
+    for (const job of buffered) await job.promote().catch(() => undefined); // already taken: fine
   }
 
   async enqueueDelivery(delivery: Omit<Delivery, 'attempts'>): Promise<void> {

@@ -103,6 +103,24 @@ export interface DeliveryOptions {
   onOutcome?: (outcome: 'delivered' | 'failed' | 'rejected', delivery: Delivery) => void;
 }
 
+/** A live worker process, as its heartbeats report it (R-SVC-5: the dashboard's worker count). */
+export interface WorkerInfo {
+  /** The worker's id (host:pid by default); operators' data, never shown to tenants. */
+  id: string;
+  /** Jobs it runs at once. */
+  concurrency: number;
+  /** Its last heartbeat (ms since epoch). */
+  seenMs: number;
+}
+
+/**
+ * How often a job worker announces itself; it counts as live until its lease (`leaseMs`) passes
+ * without one, so a killed worker drops out of `workers()` as its jobs are recovered.
+ */
+export function workerBeatMs(leaseMs: number): number {
+  return Math.max(50, Math.floor(leaseMs / 3));
+}
+
 export interface JobQueue {
   readonly kind: 'sqlite' | 'redis';
   /** Adds a job; INPUT_INVALID if this tenant already has a run with this id. */
@@ -116,6 +134,8 @@ export interface JobQueue {
   cancel(id: string): Promise<JobRecord | null>;
   /** Jobs per state across all tenants (for `queue_length`). */
   counts(): Promise<Record<JobState, number>>;
+  /** Job workers (of `process`) alive on any host, by their heartbeats. */
+  workers(): Promise<WorkerInfo[]>;
   /** Throws when the queue's storage cannot be reached (readiness). */
   ping(): Promise<void>;
   process(handler: JobHandler, options?: ProcessOptions): WorkerHandle;

@@ -22,6 +22,8 @@ import {
   type NewJob,
   type ProcessOptions,
   type WorkerHandle,
+  type WorkerInfo,
+  workerBeatMs,
 } from './port.js';
 import { runWorkerLoop } from './worker-loop.js';
 
@@ -61,6 +63,12 @@ CREATE TABLE IF NOT EXISTS service_webhook_deliveries (
   state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'rejected')),
   next_attempt_ms INTEGER NOT NULL,
   leased_until_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS service_workers (
+  id TEXT PRIMARY KEY,
+  concurrency INTEGER NOT NULL,
+  seen_ms INTEGER NOT NULL,
+  live_until_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS service_webhook_due ON service_webhook_deliveries (state, next_attempt_ms);
 `;
@@ -232,6 +240,29 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve(counts);
   }
 
+  workers(): Promise<WorkerInfo[]> {
+    const rows = this.#db
+      .prepare('SELECT id, concurrency, seen_ms FROM service_workers WHERE live_until_ms > ? ORDER BY id')
+      .all(Date.now()) as { id: string; concurrency: number; seen_ms: number }[];
+    return Promise.resolve(rows.map((r) => ({ id: r.id, concurrency: r.concurrency, seenMs: r.seen_ms })));
+  }
+
+  /** A job worker's heartbeat (and, with `gone`, its goodbye). */
+  #announce(workerId: string, concurrency: number, leaseMs: number, gone = false): void {
+    if (gone) {
+      this.#db.prepare('DELETE FROM service_workers WHERE id = ?').run(workerId);
+      return;
+    }
+    const now = Date.now();
+    this.#db
+      .prepare(
+        `INSERT INTO service_workers (id, concurrency, seen_ms, live_until_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET concurrency = excluded.concurrency, seen_ms = excluded.seen_ms,
+           live_until_ms = excluded.live_until_ms`,
+      )
+      .run(workerId, concurrency, now, now + leaseMs);
+  }
+
   ping(): Promise<void> {
     this.#db.prepare('SELECT 1').get();
     return Promise.resolve();
@@ -240,8 +271,10 @@ export class SqliteJobQueue implements JobQueue {
   /**
    * Takes the next job for `workerId`: first recovers jobs whose lease expired (their worker died),
    * then the queued job with the lowest priority number, oldest first, whose buffer window is over.
+   * With `joinCohort` (this worker just took a job and has a free slot) a job still in its buffer
+   * window may be taken too: jobs buffered together run together and share batches (R-BAT-4).
    */
-  claim(workerId: string, leaseMs: number): JobRecord | null {
+  claim(workerId: string, leaseMs: number, joinCohort = false): JobRecord | null {
     const take = this.#db.transaction((): JobRecord | null => {
       const now = Date.now();
       this.#db
@@ -262,11 +295,16 @@ export class SqliteJobQueue implements JobQueue {
           `UPDATE service_jobs SET state = 'running', worker_id = @worker, lease_until_ms = @lease,
              attempts = attempts + 1, started_at = COALESCE(started_at, @at)
            WHERE id = (SELECT id FROM service_jobs WHERE state = 'queued' AND cancel_requested = 0
-                       AND not_before_ms <= @now ORDER BY priority, created_ms, id LIMIT 1)
+                       AND (not_before_ms <= @now OR @cohort = 1) ORDER BY priority, created_ms, id LIMIT 1)
            RETURNING *`,
         )
-        .get({ worker: workerId, lease: now + leaseMs, at: new Date(now).toISOString(), now }) as
-        JobRow | undefined;
+        .get({
+          worker: workerId,
+          lease: now + leaseMs,
+          at: new Date(now).toISOString(),
+          now,
+          cohort: joinCohort ? 1 : 0,
+        }) as JobRow | undefined;
       return row ? toRecord(row) : null;
     });
     return take.immediate();
@@ -286,11 +324,21 @@ export class SqliteJobQueue implements JobQueue {
   process(handler: JobHandler, options: ProcessOptions = {}): WorkerHandle {
     const workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     const leaseMs = options.leaseMs ?? 30_000;
-    return runWorkerLoop({
-      concurrency: options.concurrency ?? 1,
+    const concurrency = options.concurrency ?? 1;
+    const announce = (gone = false): void => {
+      try {
+        this.#announce(workerId, concurrency, leaseMs, gone);
+      } catch (error) {
+        options.onError?.(error);
+      }
+    };
+    announce();
+    const beat = setInterval(() => announce(), workerBeatMs(leaseMs));
+    const loop = runWorkerLoop({
+      concurrency,
       pollMs: options.pollMs ?? 250,
       heartbeatMs: Math.max(50, Math.floor(leaseMs / 3)),
-      claim: () => this.claim(workerId, leaseMs),
+      claim: (joinCohort) => this.claim(workerId, leaseMs, joinCohort),
       heartbeat: (job) => this.renew(job.id, workerId, leaseMs),
       handler,
       reportProgress: (job, progress, videoId) => {
@@ -331,6 +379,13 @@ export class SqliteJobQueue implements JobQueue {
           .run(job.id, workerId);
       },
     });
+    return {
+      close: async (deadlineMs) => {
+        clearInterval(beat);
+        await loop.close(deadlineMs);
+        announce(true);
+      },
+    };
   }
 
   enqueueDelivery(delivery: Omit<Delivery, 'attempts'>): Promise<void> {

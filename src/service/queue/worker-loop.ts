@@ -11,7 +11,11 @@ export interface WorkerLoopSpec<T extends { id: string }> {
   pollMs: number;
   /** 0: no heartbeat. */
   heartbeatMs: number;
-  claim(): MaybePromise<T | null>;
+  /**
+   * Takes the next item, or null. `joinCohort` is true for the further claims of a tick that
+   * already took one: the queue may then hand out items still in their buffer window (R-BAT-4).
+   */
+  claim(joinCohort: boolean): MaybePromise<T | null>;
   heartbeat(item: T): MaybePromise<{ held: boolean; cancelRequested: boolean }>;
   handler(item: T, context: JobContext): Promise<JobOutcome | null>;
   reportProgress(item: T, progress: RunProgress, videoId: string | null): MaybePromise<void>;
@@ -95,10 +99,12 @@ export function runWorkerLoop<T extends { id: string }>(spec: WorkerLoopSpec<T>)
     if (ticking || closing) return;
     ticking = true;
     try {
+      let taken = 0;
       while (!closing && active.size < spec.concurrency) {
-        const item = await spec.claim();
+        const item = await spec.claim(taken > 0);
         if (!item) break;
         start(item);
+        taken += 1;
       }
     } catch (error) {
       report(error);

@@ -111,6 +111,14 @@ export async function checkKey(key: string): Promise<boolean> {
   }
 }
 
+/** `GET /api/queue` (the service's `queueSummarySchema`). */
+export interface QueueSummary {
+  queued: number;
+  running: number;
+  workers: number;
+  slots: number;
+}
+
 const runPath = (runId: string): string => `/api/runs/${encodeURIComponent(runId)}`;
 
 export const api = {
@@ -123,15 +131,8 @@ export const api = {
   artifactUrl: (runId: string, path: string): string =>
     `${runPath(runId)}/artifacts/${path.split('/').map(encodeURIComponent).join('/')}`,
   artifact: (runId: string, path: string): Promise<Uint8Array> => getBytes(api.artifactUrl(runId, path)),
-  /** Prometheus text of `/metrics` (admin keys only); null when this key may not read it. */
-  async metrics(): Promise<string | null> {
-    try {
-      return await (await request('/metrics')).text();
-    } catch (error) {
-      if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return null;
-      throw error;
-    }
-  },
+  /** `GET /api/queue`: queued and running jobs of all tenants, live workers and their slots. */
+  queue: (): Promise<QueueSummary> => getJson('/api/queue'),
 };
 
 /**

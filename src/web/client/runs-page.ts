@@ -1,8 +1,8 @@
 // The runs page: this tenant's runs with state, profile, video, duration and error code; filters
 // by state and text; live updates through each active run's server-sent events, and a list refresh
-// every few seconds for runs submitted meanwhile. Queue length for all tenants comes from
-// `/metrics` when the key may read it (admin); the API has no worker count to show.
-import { FINAL_STATES, RUN_STATES, api, followRun, type RunStatus } from './api.js';
+// every few seconds for runs submitted meanwhile; the queue of all tenants (queued, running) and
+// the live workers from `GET /api/queue`.
+import { FINAL_STATES, RUN_STATES, api, followRun, type QueueSummary, type RunStatus } from './api.js';
 import { h, replace } from './dom.js';
 import { elapsedMs, formatDurationMs, formatTime } from './format.js';
 
@@ -12,12 +12,10 @@ export function stateBadge(state: string): HTMLElement {
   return h('span', { class: `badge state-${state}`, 'data-state': state }, state);
 }
 
-/** `queue_length{state="…"}` values of a Prometheus exposition. */
-export function queueLengths(metrics: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const match of metrics.matchAll(/^queue_length\{state="([a-z]+)"\}\s+([0-9.e+-]+)$/gm))
-    out[match[1] as string] = Number(match[2]);
-  return out;
+/** The queue line: `Queue (all tenants): 2 queued · 1 running · 2 workers (3 slots)`. */
+export function queueText(q: QueueSummary): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `Queue (all tenants): ${q.queued} queued · ${q.running} running · ${plural(q.workers, 'worker')} (${plural(q.slots, 'slot')})`;
 }
 
 export function runsPage(main: HTMLElement): () => void {
@@ -132,8 +130,11 @@ export function runsPage(main: HTMLElement): () => void {
     followRun(
       run.run_id,
       (status) => {
+        const before = runs.get(status.run_id)?.state;
         runs.set(status.run_id, status);
         render();
+        // A run changed state: the queue line changed too (no waiting for the next refresh).
+        if (before !== status.state) void showQueue();
       },
       controller.signal,
     )
@@ -141,18 +142,25 @@ export function runsPage(main: HTMLElement): () => void {
       .finally(() => following.delete(run.run_id));
   };
 
+  const showQueue = async (): Promise<void> => {
+    const load = await api.queue().catch(() => null);
+    if (stopped) return;
+    if (load !== null) {
+      queue.textContent = queueText(load);
+      queue.dataset.queued = String(load.queued);
+      queue.dataset.running = String(load.running);
+      queue.dataset.workers = String(load.workers);
+    } else queue.textContent = '';
+  };
+
   const refresh = async (): Promise<void> => {
-    const [list, metrics] = await Promise.all([api.listRuns(), api.metrics().catch(() => null)]);
+    const [list] = await Promise.all([api.listRuns(), showQueue()]);
     if (stopped) return;
     problem.hidden = true;
     for (const run of list.runs) {
       runs.set(run.run_id, run);
       follow(run);
     }
-    if (metrics !== null) {
-      const lengths = queueLengths(metrics);
-      queue.textContent = `Queue (all tenants): ${lengths.queued ?? 0} queued · ${lengths.running ?? 0} running`;
-    } else queue.textContent = '';
     render();
   };
 

@@ -17,7 +17,7 @@ import {
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
-import { createModelAccess } from '../models/index.js';
+import { applyCpuPlan, createModelAccess, planCpu } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
 import { LocalResultStore, storeScratchSpace, type ResultStore } from '../storage/index.js';
@@ -66,6 +66,8 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
   const store = options.store ?? new LocalResultStore(resolve(plan.store_root));
   const runDir = store.runDir(identity.platform_id, identity.video_id, identity.run_id);
   const settings = plan.options.orchestrator;
+  // One CPU budget for the engines of this run (issue 17); results do not depend on it.
+  await applyCpuPlan(settings.plan_cpu ? planCpu(settings.cpu_threads) : null);
 
   // Events go to the listener and, once the run exists, to the state writer (R-ORC-4).
   let stateWriter: RunStateWriter | null = null;

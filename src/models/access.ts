@@ -22,6 +22,12 @@ import type { BatchCoalescer, BatchGroup } from './coalescer.js';
 import { SessionCache } from './session-cache.js';
 import type { EngineSession, Runtime } from './runtimes/types.js';
 import { ModelStore, type LocatedModel } from './store.js';
+import {
+  measuredBatches,
+  planMeasuredBatchSize,
+  sharedThroughputStore,
+  throughputKey,
+} from './throughput.js';
 import type { Tensor } from './tensor.js';
 
 /** A model ready to run, as components see it. */
@@ -275,11 +281,18 @@ export function createModelAccess(system: ModelSystemOptions = {}): ModelAccess 
     used: () => sortModelsUsed(loaded),
     signature: () => modelSignatureOf(loaded),
     batching: () => ({ ...batching }),
-    planBatchSize,
+    // R-BAT-4 feedback: with models loaded, the plan follows their measured units/s (throughput.ts).
+    planBatchSize: (profile, input) =>
+      loaded.length === 0
+        ? planBatchSize(profile, input)
+        : planMeasuredBatchSize(profile, input, sharedThroughputStore().rates(throughputKey(loaded))),
     async runBatches(units, runBatch, options) {
+      const measured = measuredBatches(runBatch, sharedThroughputStore(), () =>
+        loaded.length === 0 ? null : throughputKey(loaded),
+      );
       // R-BAT-3: what the runner did is recorded, including a run that ends in OOM.
       try {
-        const run = await runBatches(units, runBatch, options);
+        const run = await runBatches(units, measured, options);
         batching.batchSize = run.batchSize;
         batching.oomRetries += run.retries;
         return run;

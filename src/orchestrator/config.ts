@@ -31,6 +31,23 @@ export const orchestratorConfigSchema = z
       .positive()
       .default(() => Math.floor(totalmem() / 2 / 2 ** 20)),
     /**
+     * Cores the run plans its engines for (one CPU budget: TFJS workers, ONNX Runtime intra-op
+     * threads, ffmpeg threads; see src/models/cpu-budget.ts).
+     * @defaultValue the machine's available parallelism
+     */
+    cpu_threads: z
+      .number()
+      .int()
+      .positive()
+      .default(() => availableParallelism()),
+    /**
+     * false leaves every engine at its own defaults (TFJS on the event loop, ONNX Runtime's
+     * spinning per-core threads): the behaviour before the CPU budget, kept for comparison in
+     * bench/e2e.ts. Results are the same either way.
+     * @defaultValue true
+     */
+    plan_cpu: z.boolean().default(true),
+    /**
      * R-ORC-6: retries of a component after a transient (retryable) error, with backoff.
      * @defaultValue 2
      */

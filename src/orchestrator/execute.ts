@@ -17,7 +17,7 @@ import {
   type ManifestComponent,
   type RunIdentity,
 } from '../contracts/index.js';
-import { createModelAccess, type ModelSystemOptions } from '../models/index.js';
+import { applyCpuPlan, createModelAccess, planCpu, type ModelSystemOptions } from '../models/index.js';
 import { COMPONENTS } from '../processors/index.js';
 import { parseAudioMetadata, parseFramesMetadata, runSegmenter } from '../segmenter/index.js';
 import {
@@ -143,6 +143,8 @@ async function executeLeased(
   const componentOf = (name: string): Component | undefined => registry.find((c) => c.name === name);
   const runDir = store.runDir(identity.platform_id, identity.video_id, identity.run_id);
   const settings = plan.options.orchestrator;
+  // One CPU budget for the engines of this run (issue 17); results do not depend on it.
+  await applyCpuPlan(settings.plan_cpu ? planCpu(settings.cpu_threads) : null);
 
   // Events go to the listener and, once the run exists, to the state writer (R-ORC-4).
   let stateWriter: RunStateWriter | null = null;

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { DataProcessorError, ERROR_CODES, type ErrorCode } from '../contracts/index.js';
+import { resolveTaskUrl, spawnWorker } from './spawn.js';
 
 /**
  * Runs `task(input, progress)` exported by the module at `moduleUrl` in a worker thread and
@@ -17,26 +15,11 @@ export function runInWorker<T>(
     transferList?: ArrayBuffer[];
   } = {},
 ): Promise<T> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './entry.ts' : './entry.js', import.meta.url);
-  let taskUrl = moduleUrl;
-  if (!fromSource && moduleUrl.pathname.endsWith('.ts'))
-    taskUrl = new URL(moduleUrl.href.replace(/\.ts$/, '.js'));
-  if (fromSource && !existsSync(fileURLToPath(taskUrl)) && taskUrl.pathname.endsWith('.js')) {
-    taskUrl = new URL(taskUrl.href.replace(/\.js$/, '.ts'));
-  }
-  const workerOptions = {
-    workerData: { moduleUrl: taskUrl.href, input },
-    ...(options.transferList ? { transferList: options.transferList } : {}),
-  };
-  // From sources, a tiny bootstrap registers tsx's loader in the worker before importing the
-  // TypeScript entry (`--import tsx` in execArgv does not reach a worker's entry on Node 20).
-  const worker = fromSource
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
-        { ...workerOptions, eval: true },
-      )
-    : new Worker(entry, workerOptions);
+  const worker = spawnWorker(
+    new URL(import.meta.url.endsWith('.ts') ? './entry.ts' : './entry.js', import.meta.url),
+    { moduleUrl: resolveTaskUrl(moduleUrl).href, input },
+    options.transferList,
+  );
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const onAbort = (): void => {
@@ -90,3 +73,6 @@ export function runInWorker<T>(
     });
   });
 }
+
+export { resolveTaskUrl, spawnWorker } from './spawn.js';
+export { WorkerChannel, serveRequests, workerError, type HandlerResult } from './channel.js';

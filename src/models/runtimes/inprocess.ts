@@ -1,6 +1,7 @@
 import { resolveInprocessDevice, systemDevices, type DeviceEnvironment } from '../device.js';
 import { openOnnxSession } from './onnx.js';
 import { openTfjsSession } from './tfjs.js';
+import { openTfjsPooledSession, tfjsWorkerCount } from './tfjs-pool.js';
 import type { Runtime } from './types.js';
 
 /** The in-process runtime: ONNX Runtime for `onnx` cards, TFJS (wasm) for `tfjs` cards. */
@@ -12,6 +13,8 @@ export function inprocessRuntime(devices: DeviceEnvironment = systemDevices): Ru
     open: (located, device, precision) =>
       located.card.engine === 'onnx'
         ? openOnnxSession(located, device, precision)
-        : openTfjsSession(located, device, precision),
+        : tfjsWorkerCount() > 0
+          ? openTfjsPooledSession(located, device, precision)
+          : openTfjsSession(located, device, precision),
   };
 }

@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { DataProcessorError } from '../../contracts/index.js';
 import type { Precision } from '../card.js';
 import type { Device } from '../device.js';
+import { currentCpuPlan } from '../cpu-budget.js';
 import { classifyEngineError } from '../oom.js';
 import type { LocatedModel } from '../store.js';
 import type { Tensor, TensorDtype } from '../tensor.js';
@@ -34,11 +35,22 @@ export async function openOnnxSession(
 ): Promise<EngineSession> {
   const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
     device === 'cpu' ? ['cpu'] : [{ name: 'cuda', deviceId: Number(device.slice('cuda:'.length)) }];
+  // Threads from the run's CPU plan when there is one (cpu-budget.ts); ORT's defaults otherwise.
+  const plan = currentCpuPlan();
+  const threads: ort.InferenceSession.SessionOptions = plan
+    ? {
+        intraOpNumThreads: plan.ortIntraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: plan.ortSpinning ? '1' : '0' } } },
+      }
+    : {};
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(located.entryPath, {
       executionProviders,
       graphOptimizationLevel: 'all',
+      ...threads,
     });
   } catch (error) {
     throw classifyEngineError(

@@ -1,6 +1,7 @@
 // Shared plumbing of the visual core providers: their own frames (R-SEG-3), read in planned
 // batches and run through the model system's batch runner (R-BAT-1..3).
 import {
+  DataProcessorError,
   DependencyError,
   type ComponentContext,
   type FrameAccess,
@@ -8,7 +9,8 @@ import {
   type ResourceProfile,
 } from '../../../../contracts/index.js';
 import { z } from 'zod';
-import { modelsOf, type ModelAccess } from '../../../../models/index.js';
+import { modelsOf, planBatchSize, type ModelAccess } from '../../../../models/index.js';
+import { ReusePlanner, frameThumbnail, type ReuseParams } from './reuse.js';
 
 /** The per-frame axis every core provider's NPZ starts with (N = the provider's own frames). */
 export const FRAME_AXIS_ARRAYS = {
@@ -57,10 +59,25 @@ export interface FrameSlot<B> {
   index: number;
 }
 
+/** What `runOverFrames` returns. */
+export interface FramesRun<B> {
+  /** One slot per frame, in frame order (a reused frame shares its anchor's slot). */
+  slots: FrameSlot<B>[];
+  batchSize: number;
+  /** Per frame: 1 when the frame reused the last inferred frame's result (near-duplicate). */
+  reused: Uint8Array;
+  /** Per frame: thumbnail similarity to the last inferred frame (NaN: first frame, or reuse not asked for). */
+  reuseSimilarity: Float32Array;
+}
+
 /**
  * Runs `runBatch` over every frame of `frames`, `batchSize` frames at a time (planned from the
  * component's resource profile); an OOM shrinks the batch (R-BAT-3) and later batches keep the
- * smaller size. Returns one slot per frame, in frame order, and the batch size the run ended with.
+ * smaller size. Frames are read in chunks planned by memory; each chunk's inference batch comes
+ * from the model system's planner (fed by measured throughput, R-BAT-4), so it can change from
+ * chunk to chunk. Returns one slot per frame, in frame order, and the batch size the run ended with.
+ * With `reuse`, frames that are near-duplicates of the last inferred frame are not inferred and
+ * take its slot (see reuse.ts); only the others are batched.
  */
 export async function runOverFrames<B>(
   ctx: ComponentContext<unknown>,
@@ -68,33 +85,74 @@ export async function runOverFrames<B>(
   models: ModelAccess,
   resources: ResourceProfile,
   runBatch: (pixels: Uint8Array, count: number, width: number, height: number) => Promise<B>,
-): Promise<{ slots: FrameSlot<B>[]; batchSize: number }> {
+  reuse?: ReuseParams,
+): Promise<FramesRun<B>> {
   const total = frames.frameIndices.length;
-  let batchSize = models.planBatchSize(resources, { units: total });
+  const readSize = planBatchSize(resources, { units: total });
+  let batchSize = readSize;
+  let oomCap = Number.POSITIVE_INFINITY;
   const slots: FrameSlot<B>[] = [];
-  if (total === 0) return { slots, batchSize };
-  for await (const batch of frames.batches(batchSize)) {
+  const reused = new Uint8Array(total);
+  const reuseSimilarity = new Float32Array(total).fill(Number.NaN);
+  if (total === 0) return { slots, batchSize, reused, reuseSimilarity };
+  const planner = reuse ? new ReusePlanner(reuse) : null;
+  let anchor: FrameSlot<B> | null = null;
+  for await (const batch of frames.batches(readSize)) {
     const frameBytes = batch.width * batch.height * 3;
-    const units = Array.from({ length: batch.unionIndices.length }, (_, i) => i);
+    const count = batch.unionIndices.length;
+    const first = slots.length;
+    // Which frames of this batch are inferred (the rest reuse the anchor before them).
+    const inferred: number[] = [];
+    for (let i = 0; i < count; i++) {
+      if (planner) {
+        const pixels = batch.pixels.subarray(i * frameBytes, (i + 1) * frameBytes);
+        const decision = planner.decide(
+          frameThumbnail(pixels, batch.width, batch.height),
+          frames.timestampsSec[first + i] ?? 0,
+        );
+        reuseSimilarity[first + i] = decision.similarity;
+        if (decision.reuse) {
+          reused[first + i] = 1;
+          continue;
+        }
+      }
+      inferred.push(i);
+    }
+    let pixels = batch.pixels;
+    if (inferred.length < count) {
+      pixels = new Uint8Array(inferred.length * frameBytes);
+      inferred.forEach((i, j) =>
+        pixels.set(batch.pixels.subarray(i * frameBytes, (i + 1) * frameBytes), j * frameBytes),
+      );
+    }
+    const units = inferred.map((_, j) => j);
+    if (units.length > 0)
+      batchSize = Math.min(oomCap, models.planBatchSize(resources, { units: units.length }));
     const run = await models.runBatches(
       units,
       async (sub) => {
         const start = sub[0] ?? 0;
         const part = await runBatch(
-          batch.pixels.subarray(start * frameBytes, (start + sub.length) * frameBytes),
+          pixels.subarray(start * frameBytes, (start + sub.length) * frameBytes),
           sub.length,
           batch.width,
           batch.height,
         );
         return sub.map((_, index) => ({ part, index }));
       },
-      { batchSize: Math.min(batchSize, units.length), signal: ctx.signal },
+      { batchSize: Math.max(1, Math.min(batchSize, units.length)), signal: ctx.signal },
     );
-    if (run.retries > 0) batchSize = run.batchSize;
-    slots.push(...run.results);
+    if (run.retries > 0) oomCap = batchSize = run.batchSize;
+    let j = 0;
+    for (let i = 0; i < count; i++) {
+      if (reused[first + i] !== 1) anchor = run.results[j++] ?? null;
+      if (anchor === null)
+        throw new DataProcessorError('INTERNAL', 'a reused frame has no inferred frame before it');
+      slots.push(anchor);
+    }
     ctx.progress(slots.length, total);
   }
-  return { slots, batchSize };
+  return { slots, batchSize, reused, reuseSimilarity };
 }
 
 /** Copies `width` elements of slot `from` of `src` into slot `to` of `dst`. */

@@ -49,3 +49,12 @@ export {
   type OcrResult,
 } from './ocr/ocr.js';
 export { ctcAlphabet } from './ocr/recognise.js';
+export {
+  REUSE_ARRAYS,
+  ReusePlanner,
+  frameThumbnail,
+  reuseConfigShape,
+  thumbnailSimilarity,
+  type ReuseDecision,
+  type ReuseParams,
+} from './reuse.js';

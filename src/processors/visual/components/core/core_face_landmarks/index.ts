@@ -9,6 +9,7 @@ import {
   ownFrames,
   runOverFrames,
 } from '../frames.js';
+import { REUSE_ARRAYS, reuseConfigShape, reuseMetaSchema, reuseParamsOf, reuseRecord } from '../reuse.js';
 import { FACEMESH_POINTS } from './facemesh.js';
 import { DEFAULT_FACE_PARAMS, detectFaceLandmarks, type FaceLandmarkArrays } from './faces.js';
 
@@ -29,6 +30,7 @@ const configSchema = z
     align_to_eyes: z.boolean().default(P.alignToEyes),
     /** Device of both models (R-MOD-3); a profile's model mapping overrides it. */
     device: deviceSchema,
+    ...reuseConfigShape,
   })
   .strict();
 export type FaceLandmarksConfig = z.infer<typeof configSchema>;
@@ -39,6 +41,7 @@ const metaSchema = z
     thresholds: z.record(z.string(), z.number()),
     frames_with_faces: z.number().int().nonnegative(),
     total_faces: z.number().int().nonnegative(),
+    reuse: reuseMetaSchema,
   })
   .loose();
 
@@ -69,6 +72,7 @@ export const coreFaceLandmarks: Component<FaceLandmarksConfig> = {
     schemaVersion: '1.0',
     arrays: {
       ...FRAME_AXIS_ARRAYS,
+      ...REUSE_ARRAYS,
       face_present: { dtype: 'bool', shape: ['N'], description: 'whether the frame has at least one face' },
       face_count: { dtype: 'int32', shape: ['N'], description: 'faces found on the frame (≤ F)' },
       face_mask: {
@@ -113,9 +117,17 @@ export const coreFaceLandmarks: Component<FaceLandmarksConfig> = {
     };
     const detector = await models.load(FACE_DETECTOR_MODEL, { device: c.device });
     const mesh = await models.load(FACE_MESH_MODEL, { device: c.device });
-    const { slots, batchSize } = await runOverFrames(ctx, frames, models, RESOURCES, (pixels, count, w, h) =>
-      detectFaceLandmarks({ detector, mesh }, pixels, w, h, count, params),
+    const reuse = reuseParamsOf(c);
+    const run = await runOverFrames(
+      ctx,
+      frames,
+      models,
+      RESOURCES,
+      (pixels, count, w, h) => detectFaceLandmarks({ detector, mesh }, pixels, w, h, count, params),
+      reuse,
     );
+    const { slots, batchSize } = run;
+    const reused = reuseRecord(run, reuse);
     const n = frames.frameIndices.length;
     const F = c.max_faces;
     const L = FACEMESH_POINTS * 3;
@@ -152,6 +164,7 @@ export const coreFaceLandmarks: Component<FaceLandmarksConfig> = {
         frame_indices: nd.int32(Int32Array.from(frames.frameIndices)),
         source_frame_indices: nd.int32(Int32Array.from(frames.sourceFrameIndices)),
         times_sec: nd.float32(Float32Array.from(frames.timestampsSec)),
+        ...reused.arrays,
         face_present: nd.bool(out.facePresent, [n]),
         face_count: nd.int32(out.faceCount, [n]),
         face_mask: nd.bool(mask, [n, F]),
@@ -170,8 +183,9 @@ export const coreFaceLandmarks: Component<FaceLandmarksConfig> = {
         },
         frames_with_faces: withFaces,
         total_faces: total,
+        reuse: reused.meta,
       },
-      notes: empty ? `no faces on ${n} frames` : `${total} faces on ${withFaces} of ${n} frames`,
+      notes: `${empty ? `no faces on ${n} frames` : `${total} faces on ${withFaces} of ${n} frames`}; ${reused.reusedFrames} reused`,
       deviceUsed: detector.device,
       batchSize,
       modelsUsed: models.used(),

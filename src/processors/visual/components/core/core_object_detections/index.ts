@@ -8,6 +8,7 @@ import {
   ownFrames,
   runOverFrames,
 } from '../frames.js';
+import { REUSE_ARRAYS, reuseConfigShape, reuseMetaSchema, reuseParamsOf, reuseRecord } from '../reuse.js';
 import { COCO_CLASSES } from './coco-classes.js';
 import type { DetectorName } from './decode.js';
 import { DEFAULT_OBJECT_PARAMS, detectObjects, type ObjectArrays } from './objects.js';
@@ -29,6 +30,7 @@ const configSchema = z
     /** Detections kept per frame: the K of the arrays. */
     max_objects: z.number().int().min(1).max(100).default(P.maxDetections),
     device: deviceSchema,
+    ...reuseConfigShape,
   })
   .strict();
 export type ObjectDetectionsConfig = z.infer<typeof configSchema>;
@@ -42,6 +44,7 @@ const metaSchema = z
     total_objects: z.number().int().nonnegative(),
     /** Detections per class name over all frames (only classes that occur). */
     class_counts: z.record(z.string(), z.number().int().positive()),
+    reuse: reuseMetaSchema,
   })
   .loose();
 
@@ -68,6 +71,7 @@ export const coreObjectDetections: Component<ObjectDetectionsConfig> = {
     schemaVersion: '1.0',
     arrays: {
       ...FRAME_AXIS_ARRAYS,
+      ...REUSE_ARRAYS,
       object_count: { dtype: 'int32', shape: ['N'], description: 'detections kept on the frame (≤ K)' },
       object_present: {
         dtype: 'bool',
@@ -105,9 +109,17 @@ export const coreObjectDetections: Component<ObjectDetectionsConfig> = {
       maxDetections: c.max_objects,
     };
     const model = await models.load(OBJECT_MODELS[c.detector], { device: c.device });
-    const { slots, batchSize } = await runOverFrames(ctx, frames, models, RESOURCES, (pixels, count, w, h) =>
-      detectObjects(c.detector, model, pixels, w, h, count, params),
+    const reuse = reuseParamsOf(c);
+    const run = await runOverFrames(
+      ctx,
+      frames,
+      models,
+      RESOURCES,
+      (pixels, count, w, h) => detectObjects(c.detector, model, pixels, w, h, count, params),
+      reuse,
     );
+    const { slots, batchSize } = run;
+    const reused = reuseRecord(run, reuse);
     const n = frames.frameIndices.length;
     const K = c.max_objects;
     const out: ObjectArrays = {
@@ -144,6 +156,7 @@ export const coreObjectDetections: Component<ObjectDetectionsConfig> = {
         frame_indices: nd.int32(Int32Array.from(frames.frameIndices)),
         source_frame_indices: nd.int32(Int32Array.from(frames.sourceFrameIndices)),
         times_sec: nd.float32(Float32Array.from(frames.timestampsSec)),
+        ...reused.arrays,
         object_count: nd.int32(out.counts, [n]),
         object_present: nd.bool(present, [n, K]),
         boxes: nd.float32(out.boxes, [n, K, 4]),
@@ -158,8 +171,9 @@ export const coreObjectDetections: Component<ObjectDetectionsConfig> = {
         frames_with_objects: withObjects,
         total_objects: total,
         class_counts: classCounts,
+        reuse: reused.meta,
       },
-      notes: empty ? `no objects on ${n} frames` : `${total} objects on ${withObjects} of ${n} frames`,
+      notes: `${empty ? `no objects on ${n} frames` : `${total} objects on ${withObjects} of ${n} frames`}; ${reused.reusedFrames} reused`,
       deviceUsed: model.device,
       batchSize,
       modelsUsed: models.used(),

@@ -33,6 +33,12 @@ const configSchema = z
     /** Frames read per batch from frames_dir. */
     batch_size: z.number().int().min(1).max(256).default(16),
     device: deviceSchema,
+    /**
+     * On a frame where core_face_landmarks reused the result of its last inferred frame
+     * (near-duplicate, same boxes), reuse that frame's emotions too instead of classifying the
+     * crops again; recorded per frame in `reused`. false classifies every frame.
+     */
+    reuse_near_duplicates: z.boolean().default(true),
   })
   .strict();
 export type EmotionFaceConfig = z.infer<typeof configSchema>;
@@ -41,6 +47,8 @@ const metaSchema = z
   .object({
     classes: z.array(z.string()),
     total_faces: z.number().int().nonnegative(),
+    /** Frames whose emotions were copied from the face provider's anchor frame (see `reused`). */
+    reused_frames: z.number().int().nonnegative(),
     num_shots: z.number().int().nonnegative(),
     field_empty_reasons: z.record(z.string(), z.literal('dependency_empty').nullable()),
     inputs_available: z.array(z.string()),
@@ -84,6 +92,12 @@ export const emotionFace: Component<EmotionFaceConfig> = {
     schemaVersion: '1.0',
     arrays: {
       ...FRAME_AXIS_ARRAYS,
+      reused: {
+        dtype: 'bool',
+        shape: ['N'],
+        description:
+          'emotions copied from the last frame core_face_landmarks inferred (it reused that frame’s faces here)',
+      },
       class_names: {
         dtype: 'unicode',
         shape: ['K'],
@@ -149,6 +163,19 @@ export const emotionFace: Component<EmotionFaceConfig> = {
     const F = mask.shape[1] ?? 0;
     const boxes = arrayOf(faces, 'boxes', 'float32').data;
     const landmarks = arrayOf(faces, 'landmarks', 'float32').data;
+    // Frames where the face provider reused its anchor frame's faces take the anchor's emotions
+    // (artifacts written before reuse existed have no `reused` array: every frame is classified).
+    const facesReused =
+      c.reuse_near_duplicates && faces.arrays.reused ? (faces.arrays.reused.data as Uint8Array) : null;
+    const ownOfRow = new Map<number, number>();
+    rows.forEach((r, k) => ownOfRow.set(r, k));
+    const anchorOf = new Int32Array(n).fill(-1);
+    let lastInferred = -1;
+    rows.forEach((r, k) => {
+      if (facesReused?.[r] === 1 && lastInferred >= 0 && ownOfRow.get(lastInferred) !== undefined)
+        anchorOf[k] = ownOfRow.get(lastInferred) ?? -1;
+      else lastInferred = r;
+    });
 
     const models = modelAccess(ctx, NAME);
     const model = await models.load(EMOTION_MODEL, { device: c.device });
@@ -157,6 +184,7 @@ export const emotionFace: Component<EmotionFaceConfig> = {
     const ownMask = new Uint8Array(n * F);
     let total = 0;
     let batchSize = models.planBatchSize(RESOURCES, { units: n * Math.max(1, F) });
+    let oomCap = Number.POSITIVE_INFINITY;
     let k = 0;
     ctx.progress(0, n);
     for await (const batch of frames.batches(c.batch_size)) {
@@ -165,6 +193,7 @@ export const emotionFace: Component<EmotionFaceConfig> = {
       const units: { slot: number; crop: FaceCrop }[] = [];
       for (let i = 0; i < batch.unionIndices.length; i++, k++) {
         const r = rows[k] ?? -1;
+        if ((anchorOf[k] ?? -1) >= 0) continue;
         for (let f = 0; f < F; f++) {
           if (!mask.data[r * F + f]) continue;
           const slot = r * F + f;
@@ -184,6 +213,8 @@ export const emotionFace: Component<EmotionFaceConfig> = {
         }
       }
       if (units.length > 0) {
+        // R-BAT-4: each frame batch's inference batch from the measured planner (an OOM caps it).
+        batchSize = Math.min(oomCap, models.planBatchSize(RESOURCES, { units: units.length }));
         const run = await models.runBatches(
           units,
           async (sub) => {
@@ -195,7 +226,7 @@ export const emotionFace: Component<EmotionFaceConfig> = {
           },
           { batchSize: Math.min(batchSize, units.length), signal: ctx.signal },
         );
-        if (run.retries > 0) batchSize = run.batchSize;
+        if (run.retries > 0) oomCap = batchSize = run.batchSize;
         run.results.forEach((p, j) => {
           const slot = units[j]?.slot ?? 0;
           probs.set(p, slot * K);
@@ -206,6 +237,19 @@ export const emotionFace: Component<EmotionFaceConfig> = {
       }
       ctx.progress(k, n);
     }
+
+    // Reused frames: the anchor frame's emotions (the anchor comes first, so it is classified).
+    const reused = new Uint8Array(n);
+    for (let k2 = 0; k2 < n; k2++) {
+      const a = anchorOf[k2] ?? -1;
+      if (a < 0) continue;
+      reused[k2] = 1;
+      probs.set(probs.subarray(a * F * K, (a + 1) * F * K), k2 * F * K);
+      top.set(top.subarray(a * F, (a + 1) * F), k2 * F);
+      ownMask.set(ownMask.subarray(a * F, (a + 1) * F), k2 * F);
+      for (let f = 0; f < F; f++) total += ownMask[k2 * F + f] ?? 0;
+    }
+    const reusedFrames = reused.reduce((x, y) => x + y, 0);
 
     // Aggregates: per frame and per shot, means over faces.
     const frameCount = new Int32Array(n);
@@ -245,6 +289,7 @@ export const emotionFace: Component<EmotionFaceConfig> = {
         frame_indices: nd.int32(union),
         source_frame_indices: nd.int32(Int32Array.from(frames.sourceFrameIndices)),
         times_sec: nd.float32(Float32Array.from(frames.timestampsSec)),
+        reused: nd.bool(reused, [n]),
         class_names: nd.unicode([...EMOTION_CLASSES]),
         face_mask: nd.bool(ownMask, [n, F]),
         emotion_probs: nd.float32(probs, [n, F, K]),
@@ -258,13 +303,16 @@ export const emotionFace: Component<EmotionFaceConfig> = {
       meta: {
         classes: [...EMOTION_CLASSES],
         total_faces: total,
+        reused_frames: reusedFrames,
         num_shots: S,
         field_empty_reasons: Object.fromEntries(
           SHOT_FIELDS.map((f) => [f, shotsEmpty ? 'dependency_empty' : null]),
         ),
         inputs_available: ctx.inputs.available(),
       },
-      notes: empty ? `no faces on ${n} frames` : `${total} faces classified on ${n} frames, ${S} shots`,
+      notes: empty
+        ? `no faces on ${n} frames`
+        : `${total} faces classified on ${n} frames (${reusedFrames} reused), ${S} shots`,
       deviceUsed: model.device,
       batchSize,
       modelsUsed: models.used(),

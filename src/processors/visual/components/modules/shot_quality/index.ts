@@ -10,7 +10,9 @@ import {
 } from '../../../../../contracts/index.js';
 import { DEFAULT_FRAME_BUDGETS } from '../../../../../segmenter/index.js';
 import { FRAME_AXIS_ARRAYS, ownFrames } from '../../core/frames.js';
-import { DEFAULT_CLIP_LEVELS, faceFraming, frameQuality, type FrameQuality } from './metrics.js';
+import { WorkerChannel } from '../../../../../workers/index.js';
+import { DEFAULT_CLIP_LEVELS, faceFraming, type FrameQuality } from './metrics.js';
+import type { QualityRequest } from './metrics.task.js';
 
 const NAME = 'shot_quality';
 const CUTS = 'cut_detection';
@@ -283,16 +285,35 @@ export const shotQuality: Component<ShotQualityConfig> = {
     const measured: Record<PixelField, Float32Array> = Object.fromEntries(
       PIXEL_NAMES.map((name) => [name, new Float32Array(n)]),
     ) as Record<PixelField, Float32Array>;
+    // The per-pixel loops run in a worker thread, fed batch by batch while the next batch is read
+    // (at most two batches in flight); the event loop only reads frames and collects results.
     let k = 0;
     ctx.progress(0, n);
-    for await (const batch of frames.batches(c.batch_size)) {
-      if (ctx.signal.aborted) throw new DataProcessorError('INTERNAL', `${NAME} aborted`);
-      const frameBytes = batch.width * batch.height * 3;
-      for (let i = 0; i < batch.unionIndices.length; i++, k++) {
-        const q = frameQuality(batch.pixels, i * frameBytes, batch.width, batch.height, clip);
-        for (const name of PIXEL_NAMES) measured[name][k] = q[PIXEL_FIELDS[name][0]];
+    const worker = new WorkerChannel(new URL('./metrics.task.js', import.meta.url));
+    try {
+      const inFlight: Promise<void>[] = [];
+      let done = 0;
+      for await (const batch of frames.batches(c.batch_size)) {
+        if (ctx.signal.aborted) throw new DataProcessorError('INTERNAL', `${NAME} aborted`);
+        const first = k;
+        const count = batch.unionIndices.length;
+        k += count;
+        const pixels = batch.pixels.slice();
+        const request: QualityRequest = { pixels, count, width: batch.width, height: batch.height, clip };
+        inFlight.push(
+          worker.call<FrameQuality[]>('measure', request, [pixels.buffer]).then((qs) => {
+            qs.forEach((q, i) => {
+              for (const name of PIXEL_NAMES) measured[name][first + i] = q[PIXEL_FIELDS[name][0]];
+            });
+            done += count;
+            ctx.progress(done, n);
+          }),
+        );
+        if (inFlight.length >= 2) await inFlight.shift();
       }
-      ctx.progress(k, n);
+      await Promise.all(inFlight);
+    } finally {
+      await worker.close();
     }
     if (k !== n)
       throw new ContractViolationError(`${NAME}: frames_dir yielded ${k} frames, frame_indices list ${n}`);

@@ -59,7 +59,10 @@ export async function spawnService(
       throw new Error(`${args[0]} exited (${code}) before it started:\n${lines.join('\n')}`);
     }),
     new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`${args[0]} did not start:\n${lines.join('\n')}`)), 60_000),
+      setTimeout(() => {
+        proc.kill('SIGKILL'); // never leave a process behind that nobody will stop
+        reject(new Error(`${args[0]} did not start:\n${lines.join('\n')}`));
+      }, 60_000),
     ),
   ]);
   return {

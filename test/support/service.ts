@@ -53,15 +53,19 @@ export async function spawnService(
   const err = { rest: '' };
   proc.stdout?.on('data', (c: Buffer) => onData(c, out));
   proc.stderr?.on('data', (c: Buffer) => onData(c, err));
+  let startTimer: NodeJS.Timeout | undefined;
   const info = await Promise.race([
     ready,
     exited.then((code) => {
       throw new Error(`${args[0]} exited (${code}) before it started:\n${lines.join('\n')}`);
     }),
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`${args[0]} did not start:\n${lines.join('\n')}`)), 60_000),
-    ),
-  ]);
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => {
+        proc.kill('SIGKILL'); // never leave a process behind that nobody will stop
+        reject(new Error(`${args[0]} did not start:\n${lines.join('\n')}`));
+      }, 60_000);
+    }),
+  ]).finally(() => clearTimeout(startTimer));
   return {
     proc,
     lines,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { resolve } from 'node:path';
-import { auditRun, auditStoredRun, openStoredRun } from '../audit/index.js';
+import { loadAudit } from './lazy.js';
 import { reportError } from './output.js';
 
 export function registerAuditCommand(program: Command): void {
@@ -17,6 +17,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (runDir: string, options: { json?: boolean }) => {
       try {
+        const { auditRun, auditStoredRun, openStoredRun } = await loadAudit();
         const stored = await openStoredRun(runDir);
         const report = stored
           ? await auditStoredRun(stored.store, stored.runDir)

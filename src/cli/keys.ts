@@ -1,13 +1,19 @@
 import type { Command } from 'commander';
-import { defaultDatabasePath } from '../orchestrator/index.js';
-import { ApiKeyStore, ROLES, type Role } from '../service/index.js';
+import { API_KEY_ROLES } from '../contracts/index.js';
+import type { ApiKeyStore, Role } from '../service/index.js';
+import { loadOrchestrator, loadService } from './lazy.js';
 import { reportError } from './output.js';
 
 /** `dataprocessor keys create|list|revoke`: API keys of the service (R-SEC-5), hashed at rest. */
 export function registerKeysCommand(program: Command): void {
   const keys = program.command('keys').description('Create, list or revoke API keys of the service.');
-  const withStore = (db: string | undefined, json: boolean, use: (store: ApiKeyStore) => void): void => {
+  const withStore = async (
+    db: string | undefined,
+    json: boolean,
+    use: (store: ApiKeyStore) => void,
+  ): Promise<void> => {
     try {
+      const [{ defaultDatabasePath }, { ApiKeyStore }] = await Promise.all([loadOrchestrator(), loadService()]);
       const store = ApiKeyStore.open(db ?? defaultDatabasePath());
       try {
         use(store);
@@ -22,7 +28,7 @@ export function registerKeysCommand(program: Command): void {
     .command('create')
     .description('create a key for one platform (tenant) and role; the key is printed once')
     .requiredOption('--platform-id <id>', 'the tenant whose runs the key may see')
-    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'submit')
+    .option('--role <role>', `one of ${API_KEY_ROLES.join(', ')}`, 'submit')
     .option('--name <name>', 'a label for the key', 'key')
     .option('--db <path>', 'service database')
     .option('--json', 'print JSON')

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { DataProcessorError } from '../contracts/index.js';
-import {
-  createRegistry,
-  ModelStore,
-  defaultModelDir,
-  type ModelCard,
-  type VerifyReport,
-} from '../models/index.js';
+import type { ModelCard, ModelStore, VerifyReport } from '../models/index.js';
+import { loadModels } from './lazy.js';
 import { reportError } from './output.js';
 import { checkDirectoryOption, prepareOutputDirectory } from './paths.js';
 
@@ -17,6 +12,7 @@ interface CommonOptions {
 }
 
 async function storeOf(options: CommonOptions): Promise<ModelStore> {
+  const { ModelStore, defaultModelDir } = await loadModels();
   const dir = options.modelDir ?? defaultModelDir();
   await checkDirectoryOption(dir, '--model-dir');
   return new ModelStore(dir);
@@ -61,7 +57,7 @@ export function registerModelsCommand(program: Command): void {
       try {
         const store = await storeOf(options);
         const rows = [];
-        for (const card of createRegistry().list()) {
+        for (const card of (await loadModels()).createRegistry().list()) {
           const located = await store.locate(card);
           const report = located !== null && options.verify ? await store.verify(located) : null;
           rows.push({
@@ -106,7 +102,7 @@ export function registerModelsCommand(program: Command): void {
     .action(async (name: string | undefined, options: CommonOptions) => {
       try {
         const store = await storeOf(options);
-        const registry = createRegistry();
+        const registry = (await loadModels()).createRegistry();
         const reports: VerifyReport[] = [];
         if (name !== undefined) reports.push(await store.verify(await store.resolve(registry.get(name))));
         else {
@@ -160,7 +156,7 @@ export function registerModelsCommand(program: Command): void {
     .action(async (name: string, options: CommonOptions & { from: string; sha256?: string[] }) => {
       try {
         const store = await storeOf(options);
-        const card = createRegistry().get(name);
+        const card = (await loadModels()).createRegistry().get(name);
         await prepareOutputDirectory(store.dir, '--model-dir');
         const located = await store.install(card, options.from, parsePins(options.sha256 ?? [], card));
         const result = {

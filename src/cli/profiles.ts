@@ -3,15 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import pc from 'picocolors';
 import { parse, stringify } from 'yaml';
 import { DataProcessorError } from '../contracts/index.js';
-import { createRegistry } from '../models/index.js';
-import {
-  ProfileStore,
-  defaultDatabasePath,
-  parseUserProfile,
-  profileDocument,
-  type Profile,
-  type ProfileModel,
-} from '../orchestrator/index.js';
+import type { ModelRegistry } from '../models/index.js';
+import type { Profile, ProfileModel, ProfileStore } from '../orchestrator/index.js';
+import { loadModels, loadOrchestrator } from './lazy.js';
 import { pathError, readUserFile } from './paths.js';
 import { reportError } from './output.js';
 
@@ -35,15 +29,24 @@ function describe(profile: Profile, source: 'seed' | 'user' | null): string {
   return `${profile.name} [${profile.generation}, ${origin}] ${profile.description}\n  components: ${components}${models ? `\n  models: ${models}` : ''}`;
 }
 
+/** What the profile commands use of the pipeline, loaded when one of them runs (not for --help). */
+interface ProfileTools {
+  parseUserProfile: (document: unknown, origin: string) => Profile;
+  profileDocument: (profile: Profile) => unknown;
+  registry: ModelRegistry;
+}
+
 /** Opens the profile database, runs `use`, closes it; any failure is reported with its code. */
 async function withStore(
   options: StoreOptions,
-  use: (store: ProfileStore) => Promise<void> | void,
+  use: (store: ProfileStore, tools: ProfileTools) => Promise<void> | void,
 ): Promise<void> {
   try {
+    const [orchestrator, models] = await Promise.all([loadOrchestrator(), loadModels()]);
+    const { ProfileStore, defaultDatabasePath, parseUserProfile, profileDocument } = orchestrator;
     const store = ProfileStore.open(options.db ?? defaultDatabasePath());
     try {
-      await use(store);
+      await use(store, { parseUserProfile, profileDocument, registry: models.createRegistry() });
     } finally {
       store.close();
     }
@@ -65,8 +68,7 @@ function list(value: string): string[] {
  * when the profile is saved, not when a run starts. A mapping without a version or precision
  * takes the card's.
  */
-function checkModels(profile: Profile, origin: string): Profile {
-  const registry = createRegistry();
+function checkModels(profile: Profile, origin: string, registry: ModelRegistry): Profile {
   const models: Record<string, ProfileModel> = {};
   for (const [component, mapping] of Object.entries(profile.models ?? {})) {
     try {
@@ -83,11 +85,14 @@ function checkModels(profile: Profile, origin: string): Profile {
   return { ...profile, models };
 }
 
-/** `--model component=name[@version]` → a profile model mapping (device cpu, the card's precision). */
-function parseModelOption(
-  value: string,
-  previous: Record<string, ProfileModel>,
-): Record<string, ProfileModel> {
+/** `--model component=name[@version]` as given; checked against the registry by `resolveModelOptions`. */
+interface ModelOption {
+  value: string;
+  model: string;
+  version: string | undefined;
+}
+
+function parseModelOption(value: string, previous: Record<string, ModelOption>): Record<string, ModelOption> {
   const match = /^([a-z0-9_]+)=([^@\s]+)(?:@(\S+))?$/.exec(value.trim());
   if (match === null)
     throw new DataProcessorError(
@@ -95,24 +100,33 @@ function parseModelOption(
       `--model ${JSON.stringify(value)} must read <component>=<model>[@<version>], e.g. core_clip=clip-vit-b32-vision`,
     );
   const [, component = '', model = '', version] = match;
-  let card;
-  try {
-    card = createRegistry().get(model, version);
-  } catch (error) {
-    throw new DataProcessorError('INPUT_INVALID', `--model ${value}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  return {
-    ...previous,
-    [component]: {
+  return { ...previous, [component]: { value, model, version } };
+}
+
+/** `--model` mappings → profile model mappings (device cpu, the card's version and precision). */
+function resolveModelOptions(
+  options: Record<string, ModelOption>,
+  registry: ModelRegistry,
+): Record<string, ProfileModel> {
+  const out: Record<string, ProfileModel> = {};
+  for (const [component, { value, model, version }] of Object.entries(options)) {
+    let card;
+    try {
+      card = registry.get(model, version);
+    } catch (error) {
+      throw new DataProcessorError('INPUT_INVALID', `--model ${value}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    out[component] = {
       model: card.name,
       version: card.version,
       device: 'cpu',
       precision: card.precision,
       runtime: 'inprocess',
-    },
-  };
+    };
+  }
+  return out;
 }
 
 interface CreateOptions extends StoreOptions {
@@ -121,12 +135,17 @@ interface CreateOptions extends StoreOptions {
   from?: string;
   description?: string;
   generation?: string;
-  model?: Record<string, ProfileModel>;
+  model?: Record<string, ModelOption>;
   force?: boolean;
 }
 
 /** The profile `profiles create` describes: a base (`--from`) with the options applied on top. */
-function profileFromOptions(name: string, options: CreateOptions, base: Profile | null): unknown {
+function profileFromOptions(
+  name: string,
+  options: CreateOptions,
+  base: Profile | null,
+  registry: ModelRegistry,
+): unknown {
   const components = options.components ?? base?.components.map((c) => c.name);
   if (components === undefined)
     throw new DataProcessorError(
@@ -154,7 +173,7 @@ function profileFromOptions(name: string, options: CreateOptions, base: Profile 
           ? (baseRequired.get(c) ?? true)
           : true,
     })),
-    models: { ...Object.fromEntries(baseModels), ...(options.model ?? {}) },
+    models: { ...Object.fromEntries(baseModels), ...resolveModelOptions(options.model ?? {}, registry) },
   };
 }
 
@@ -235,11 +254,12 @@ export function registerProfilesCommand(program: Command): void {
     .option('--db <path>', DB_HELP)
     .option('--json', 'print JSON')
     .action((name: string, options: CreateOptions) =>
-      withStore(options, (store) => {
+      withStore(options, (store, { parseUserProfile, registry }) => {
         const base = options.from === undefined ? null : store.resolve(options.from);
         const profile = checkModels(
-          parseUserProfile(profileFromOptions(name, options, base), `profiles create ${name}`),
+          parseUserProfile(profileFromOptions(name, options, base, registry), `profiles create ${name}`),
           `profiles create ${name}`,
+          registry,
         );
         const replaced = store.sourceOf(profile.name) === 'user';
         store.addUserProfile(profile, { replace: options.force === true });
@@ -256,7 +276,7 @@ export function registerProfilesCommand(program: Command): void {
     .option('--db <path>', DB_HELP)
     .option('--json', 'print JSON')
     .action((file: string, options: StoreOptions & { name?: string; force?: boolean }) =>
-      withStore(options, async (store) => {
+      withStore(options, async (store, { parseUserProfile, registry }) => {
         const origin = file === '-' ? 'standard input' : file;
         const text = await readUserFile(file, 'the profile document');
         let document: unknown;
@@ -271,7 +291,7 @@ export function registerProfilesCommand(program: Command): void {
         }
         if (options.name !== undefined && typeof document === 'object' && document !== null)
           document = { ...document, name: options.name };
-        const profile = checkModels(parseUserProfile(document, origin), origin);
+        const profile = checkModels(parseUserProfile(document, origin), origin, registry);
         const replaced = store.sourceOf(profile.name) === 'user';
         store.addUserProfile(profile, { replace: options.force === true });
         printSaved(profile, replaced, options.json === true);
@@ -288,7 +308,7 @@ export function registerProfilesCommand(program: Command): void {
     .option('--db <path>', DB_HELP)
     .action(
       (name: string, options: StoreOptions & { format: 'yaml' | 'json'; out?: string; force?: boolean }) =>
-        withStore(options, async (store) => {
+        withStore(options, async (store, { profileDocument }) => {
           const document = profileDocument(store.resolve(name));
           const text =
             options.format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringify(document);

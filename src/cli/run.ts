@@ -10,9 +10,9 @@ import {
   videoDocumentSchema,
   type VideoDocument,
 } from '../contracts/index.js';
-import { tritonRuntime } from '../models/index.js';
 import { isS3Uri } from '../storage/index.js';
-import { runVideo, type RunEvent, type RunRequest } from '../orchestrator/index.js';
+import type { RunEvent, RunRequest } from '../orchestrator/index.js';
+import { loadModels, loadOrchestrator } from './lazy.js';
 import { formatMs, reportError } from './output.js';
 import { checkReadableInput, prepareOutputDirectory } from './paths.js';
 
@@ -176,6 +176,7 @@ export function registerRunCommand(program: Command): void {
         ] as const)
           if (id !== undefined) validateId(flag, id);
         if (!isS3Uri(options.out)) await prepareOutputDirectory(options.out, '--out');
+        const [{ runVideo }, { tritonRuntime }] = await Promise.all([loadOrchestrator(), loadModels()]);
         const outcome = await runVideo(
           {
             videoPath: video,

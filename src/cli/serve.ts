@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DataProcessorError } from '../contracts/index.js';
-import { defaultDatabasePath } from '../orchestrator/index.js';
-import { createLogger, startService, type RunningService, type ServiceOptions } from '../service/index.js';
+import type { RunningService, ServiceOptions } from '../service/index.js';
+import { loadOrchestrator, loadService } from './lazy.js';
 import { reportError } from './output.js';
 
 export interface ServiceCliOptions {
@@ -74,7 +74,8 @@ export function serviceOptions(command: Command): Command {
     );
 }
 
-export function compileServiceOptions(options: ServiceCliOptions): ServiceOptions {
+export async function compileServiceOptions(options: ServiceCliOptions): Promise<ServiceOptions> {
+  const [{ defaultDatabasePath }, { createLogger }] = await Promise.all([loadOrchestrator(), loadService()]);
   const secrets = [
     process.env.DATAPROCESSOR_WEBHOOK_SECRET,
     process.env.DATAPROCESSOR_WEBHOOK_SECRET_PREVIOUS,
@@ -156,7 +157,8 @@ export function registerServeCommand(program: Command): void {
             'INPUT_INVALID',
             `--gc-interval-hours must be a non-negative number, not "${options.gcIntervalHours}".`,
           );
-        const compiled = { ...compileServiceOptions(options), gcIntervalMs: gcHours * 3_600_000 };
+        const { startService } = await loadService();
+        const compiled = { ...(await compileServiceOptions(options)), gcIntervalMs: gcHours * 3_600_000 };
         await runUntilSignalled(() => startService(compiled));
       } catch (error) {
         process.exitCode = reportError(error, false);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startWorker } from '../service/index.js';
+import { loadService } from './lazy.js';
 import { reportError } from './output.js';
 import { compileServiceOptions, runUntilSignalled, serviceOptions, type ServiceCliOptions } from './serve.js';
 
@@ -11,7 +11,8 @@ export function registerWorkerCommand(program: Command): void {
     )
     .action(async (options: ServiceCliOptions) => {
       try {
-        const compiled = compileServiceOptions({ ...options, allowRoot: [], bufferWindowMs: '0' });
+        const { startWorker } = await loadService();
+        const compiled = await compileServiceOptions({ ...options, allowRoot: [], bufferWindowMs: '0' });
         await runUntilSignalled(() => startWorker(compiled));
       } catch (error) {
         process.exitCode = reportError(error, false);

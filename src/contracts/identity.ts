@@ -128,3 +128,9 @@ export interface IdempotencyKeyParts {
 export function idempotencyKey(parts: IdempotencyKeyParts): string {
   return sha256Hex(canonicalJson(parts));
 }
+
+/**
+ * Roles of the service's API keys (R-SEC-5), weakest first: read (GET only), submit (read + submit
+ * and cancel runs), admin (submit + deletes and /metrics on the API port).
+ */
+export const API_KEY_ROLES = ['read', 'submit', 'admin'] as const;

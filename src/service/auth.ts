@@ -7,10 +7,10 @@ import { ensureDirectorySync } from '../storage/index.js';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { DataProcessorError, StorageError, idSchema } from '../contracts/index.js';
+import { API_KEY_ROLES, DataProcessorError, StorageError, idSchema } from '../contracts/index.js';
 
 /** read: GET only; submit: read + submit and cancel runs; admin: submit + /metrics on the API port. */
-export const ROLES = ['read', 'submit', 'admin'] as const;
+export const ROLES = API_KEY_ROLES;
 export type Role = (typeof ROLES)[number];
 export const roleSchema = z.enum(ROLES);
 

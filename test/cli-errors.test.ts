@@ -231,6 +231,12 @@ const CASES: Case[] = [
   },
   {
     command: 'delete',
+    args: (f) => ['delete', '--out', join(f.dir, 'no-store'), '--platform-id', 'p', '--video-id', 'v'],
+    code: 'INPUT_INVALID',
+    message: /no-store: there is no result store there/,
+  },
+  {
+    command: 'delete',
     args: () => ['delete', '--video-id', 'v'],
     code: USAGE,
     message: /required option '--platform-id/,

@@ -13,6 +13,7 @@ import { openResultStore, parseS3Uri, type S3ResultStore } from '../src/storage/
 import { makeTempDir, ffmpeg } from './support/media.js';
 import { loadNpzWithNumpy } from './support/numpy.js';
 import { startS3, type TestS3 } from './support/s3.js';
+import { IDS, baseManifest, componentEntry } from './storage/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'dataprocessor.js');
@@ -171,6 +172,54 @@ describe('S3 result store', () => {
     expect(audit.code).toBe(0);
   }, 300_000);
 
+  it('retention GC and delete work on the bucket: frames expire (the run still audits from S3), delete leaves no object of the video', async () => {
+    const uri = await s3.storeUri('lifecycle');
+    const run = await cli([
+      'run',
+      video,
+      '--out',
+      uri,
+      '--video-id',
+      'vid',
+      '--run-id',
+      'r1',
+      '--components',
+      'cut_detection,loudness_extractor',
+      ...SHORT,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const isFrame = (k: string): boolean => k.includes('/frames_dir/') && !k.endsWith('/metadata.json');
+    expect((await s3.keys('lifecycle', 'store/local/vid/r1/')).filter(isFrame).length).toBeGreaterThan(0);
+
+    const week = new Date(Date.now() + 8 * 86_400_000).toISOString();
+    const gc = await cli(['gc', '--out', uri, '--json', '--now', week]);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect((gc.events[0]?.actions as { kind: string }[]).map((a) => a.kind)).toEqual(['frames']);
+    const after = await s3.keys('lifecycle', 'store/local/vid/r1/');
+    expect(after.filter(isFrame)).toEqual([]);
+    expect(after).toContain('store/local/vid/r1/frames_dir/metadata.json');
+    const audit = await cli(['audit', runUri(uri, 'local/vid/r1')]);
+    expect(audit.code, audit.stderr).toBe(0);
+
+    const deleted = await cli([
+      'delete',
+      '--out',
+      uri,
+      '--platform-id',
+      'local',
+      '--video-id',
+      'vid',
+      '--json',
+    ]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.events[0]).toMatchObject({ runs: ['r1'], video_id: 'vid' });
+    expect(await s3.keys('lifecycle', 'store/local/vid/')).toEqual([]);
+    expect((await s3.keys('lifecycle', 'store/_admin/')).map((k) => k.split('/').slice(2, 3)[0])).toEqual([
+      'deletion-log',
+      'tombstones',
+    ]);
+  }, 200_000);
+
   it('uploads large objects in parts and reads them back verified', async () => {
     const uri = await s3.storeUri('multipart', 'store', '&multipart_mb=5&part_mb=5');
     const store = await openResultStore(uri);
@@ -186,6 +235,41 @@ describe('S3 result store', () => {
     expect(await reader.verifyArtifacts(readerRun, [{ ...stored, type: 'npy' } as never])).toEqual([]);
     const path = await reader.localFile(readerRun, 'frames_dir/batch_00000.npy');
     expect(path).toContain('mirror-multipart-2');
+  }, 60_000);
+
+  it('frames=end keeps frame batches local and the bucket manifest back until the run ends', async () => {
+    const uri = await s3.storeUri('frames-end', 'store', '&frames=end');
+    const store = await openResultStore(uri);
+    const runDir = store.runDir(IDS.platformId, IDS.videoId, IDS.runId);
+    const prefix = `store/${IDS.platformId}/${IDS.videoId}/${IDS.runId}/`;
+    await store.createRun(runDir);
+    await store.updateManifest(runDir, {}, baseManifest(runDir));
+    const batch = await store.writeArtifact(
+      runDir,
+      'frames_dir/batch_00000.npy',
+      new Uint8Array(1000).fill(7),
+    );
+    const entry = componentEntry('segmenter', [{ ...batch, type: 'npy' }]);
+    await store.updateManifest(runDir, { components: [entry] });
+    // While running: the batch is only local, and the bucket's manifest does not name it yet.
+    expect(await s3.keys('frames-end', prefix)).toEqual([`${prefix}manifest.json`]);
+    const remote = await openResultStore(uri.replace('mirror-frames-end', 'mirror-frames-end-2'));
+    expect(
+      (await remote.readManifest(remote.runDir(IDS.platformId, IDS.videoId, IDS.runId)))!.components,
+    ).toEqual([]);
+    await store.updateManifest(runDir, { run: { status: 'ok' } });
+    expect(await s3.keys('frames-end', prefix)).toEqual([
+      `${prefix}frames_dir/batch_00000.npy`,
+      `${prefix}manifest.json`,
+    ]);
+    const final = (await remote.readManifest(remote.runDir(IDS.platformId, IDS.videoId, IDS.runId)))!;
+    expect(final.run.status).toBe('ok');
+    expect(
+      await remote.verifyArtifacts(
+        remote.runDir(IDS.platformId, IDS.videoId, IDS.runId),
+        final.components[0]!.artifacts,
+      ),
+    ).toEqual([]);
   }, 60_000);
 
   it('retries 5xx with backoff, then fails with STORAGE_IO', async () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { validateId } from '../contracts/index.js';
-import { cliActor, deleteVideo, openResultStore } from '../storage/index.js';
+import { cliActor, deleteVideo, openExistingResultStore } from '../storage/index.js';
 import { formatBytes } from './gc.js';
 import { reportError } from './output.js';
 
@@ -29,7 +29,7 @@ export function registerDeleteCommand(program: Command): void {
       try {
         validateId('--platform-id', options.platformId);
         validateId('--video-id', options.videoId);
-        const store = await openResultStore(options.out);
+        const store = await openExistingResultStore(options.out);
         const record = await deleteVideo(store, {
           platformId: options.platformId,
           videoId: options.videoId,

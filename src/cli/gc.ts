@@ -4,7 +4,7 @@ import { InputError } from '../contracts/index.js';
 import {
   DEFAULT_RETENTION,
   collectGarbage,
-  openResultStore,
+  openExistingResultStore,
   type RetentionPolicy,
 } from '../storage/index.js';
 import { reportError } from './output.js';
@@ -87,7 +87,7 @@ export function registerGcCommand(program: Command): void {
           if (Number.isNaN(now))
             throw new InputError('INPUT_INVALID', `--now must be an ISO-8601 time, not "${options.now}"`);
         }
-        const store = await openResultStore(options.out);
+        const store = await openExistingResultStore(options.out);
         const report = await collectGarbage(store, {
           policy,
           dryRun: options.dryRun === true,

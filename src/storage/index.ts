@@ -36,7 +36,7 @@ export {
   type ManifestPatch,
 } from './manifest-store.js';
 export { storeScratchSpace } from './scratch.js';
-export { createResultStore, isS3Uri, openResultStore } from './open.js';
+export { createResultStore, isS3Uri, openExistingResultStore, openResultStore } from './open.js';
 export { S3ResultStore } from './s3/s3-result-store.js';
 export { parseS3Uri, type S3StoreOptions } from './s3/uri.js';
 export { ADMIN_DIR, buildVideoDir, type StoreMaintenance, type StoredFile } from './result-store.js';

@@ -8,6 +8,7 @@ import {
   readdir,
   rename,
   rm,
+  rmdir,
   stat,
   unlink,
   type FileHandle,
@@ -571,11 +572,29 @@ export class LocalResultStore implements ResultStore {
   async writeVideoFile(platformId: string, videoId: string, path: string, bytes: Uint8Array): Promise<void> {
     const full = await this.videoFilePath(platformId, videoId, path);
     await this.ensureDir(dirname(full));
-    await writeFileAtomic(full, bytes);
+    try {
+      await writeFileAtomic(full, bytes);
+    } catch (error) {
+      // Another run removed the emptied folder between our mkdir and write (removeVideoFile): once more.
+      if (existsSync(dirname(full))) throw error;
+      await this.ensureDir(dirname(full));
+      await writeFileAtomic(full, bytes);
+    }
   }
 
   async removeVideoFile(platformId: string, videoId: string, path: string): Promise<void> {
-    await rm(await this.videoFilePath(platformId, videoId, path), { force: true });
+    const full = await this.videoFilePath(platformId, videoId, path);
+    await rm(full, { force: true });
+    // The record's folder (`_leases/`) goes with its last record: a run that failed before it
+    // created anything leaves nothing behind.
+    if (path.includes('/'))
+      await rmdir(dirname(full)).catch((error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT')
+          throw new StorageError(`cannot remove ${dirname(full)}: ${(error as Error).message}`, {
+            cause: error,
+          });
+      });
   }
 
   async readAdminFile(path: string): Promise<Uint8Array | null> {

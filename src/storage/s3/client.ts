@@ -287,11 +287,11 @@ export class S3Adapter {
   /**
    * Lists everything under `prefix` (paginated). With `delimiter`, returns the next level's
    * "folders" in `prefixes` (relative, without the trailing delimiter) and only the objects at
-   * this level.
+   * this level. The folders are derived here from the full listing rather than asked of the server
+   * (`Delimiter`): some S3-compatible servers (s3rver) omit a folder that holds only folders.
    */
   async list(prefix: string, delimiter?: string): Promise<{ objects: ListedObject[]; prefixes: string[] }> {
-    const objects: ListedObject[] = [];
-    const prefixes: string[] = [];
+    const all: ListedObject[] = [];
     let token: string | undefined;
     do {
       const out = await this.send('LIST', prefix, (sdk, client) =>
@@ -299,23 +299,28 @@ export class S3Adapter {
           new sdk.ListObjectsV2Command({
             Bucket: this.options.bucket,
             Prefix: prefix,
-            ...(delimiter ? { Delimiter: delimiter } : {}),
             ...(token ? { ContinuationToken: token } : {}),
           }),
         ),
       );
       for (const o of out.Contents ?? [])
         if (o.Key)
-          objects.push({
+          all.push({
             key: o.Key.slice(prefix.length),
             bytes: o.Size ?? 0,
             modifiedMs: o.LastModified?.getTime() ?? 0,
           });
-      for (const p of out.CommonPrefixes ?? [])
-        if (p.Prefix) prefixes.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''));
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
-    return { objects, prefixes };
+    if (!delimiter) return { objects: all, prefixes: [] };
+    const prefixes = new Set<string>();
+    const objects: ListedObject[] = [];
+    for (const o of all) {
+      const cut = o.key.indexOf(delimiter);
+      if (cut < 0) objects.push(o);
+      else prefixes.add(o.key.slice(0, cut));
+    }
+    return { objects, prefixes: [...prefixes].sort() };
   }
 
   /** Deletes keys, 1000 per request; a key that is already gone is not an error. */

@@ -27,6 +27,7 @@ const MODES: Record<
     components: {
       core_face_landmarks: { reuse_near_duplicates: false },
       core_object_detections: { reuse_near_duplicates: false },
+      emotion_face: { reuse_near_duplicates: false },
     },
   },
   after: {},

@@ -5,7 +5,8 @@
 //  - TFJS models run in `tfjsWorkers` worker threads (one per core: they are the heaviest models
 //    of the default profile and single-threaded each);
 //  - each ONNX Runtime session gets `ortIntraOpThreads` threads (cores / 2, at least 1) without
-//    spinning (a spinning thread burns the core another component is waiting for);
+//    spinning (a spinning thread burns the core another component is waiting for) and without
+//    the CPU memory arena (it keeps the largest batch's peak for the life of the session);
 //  - ffmpeg decodes with `ffmpegThreads` (it runs before the components, so all cores).
 // The plan is process-wide, like the session cache it shapes: a session opened under one plan
 // keeps its threads until it is released.

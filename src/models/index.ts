@@ -35,6 +35,17 @@ export { inprocessRuntime } from './runtimes/inprocess.js';
 export { tritonRuntime, type TritonOptions } from './runtimes/triton.js';
 export { ensureTfjsWasm } from './runtimes/tfjs.js';
 export { applyCpuPlan, currentCpuPlan, planCpu, type CpuPlan } from './cpu-budget.js';
+export {
+  MIN_GAIN,
+  ThroughputStore,
+  defaultThroughputFile,
+  measuredBatches,
+  planMeasuredBatchSize,
+  setThroughputStore,
+  sharedThroughputStore,
+  throughputKey,
+  type RateSample,
+} from './throughput.js';
 export { classifyEngineError, isOutOfMemory } from './oom.js';
 export {
   availableMemoryBytes,

@@ -42,6 +42,9 @@ export async function openOnnxSession(
         intraOpNumThreads: plan.ortIntraOpThreads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // No CPU arena: ORT's arena keeps the peak of the largest batch ever run (the OCR detector
+        // at 720 lines and batch 8 held ≈ 1 GB); without it each run's buffers are freed.
+        enableCpuMemArena: false,
         extra: { session: { intra_op: { allow_spinning: plan.ortSpinning ? '1' : '0' } } },
       }
     : {};

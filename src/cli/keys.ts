@@ -13,7 +13,10 @@ export function registerKeysCommand(program: Command): void {
     use: (store: ApiKeyStore) => void,
   ): Promise<void> => {
     try {
-      const [{ defaultDatabasePath }, { ApiKeyStore }] = await Promise.all([loadOrchestrator(), loadService()]);
+      const [{ defaultDatabasePath }, { ApiKeyStore }] = await Promise.all([
+        loadOrchestrator(),
+        loadService(),
+      ]);
       const store = ApiKeyStore.open(db ?? defaultDatabasePath());
       try {
         use(store);

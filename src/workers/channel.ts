@@ -34,7 +34,6 @@ export class WorkerChannel {
 
   constructor(entryUrl: URL, workerData: unknown = null) {
     this.#worker = spawnWorker(entryUrl, workerData);
-    this.#worker.unref();
     this.#worker.on('message', (reply: Reply) => {
       const waiter = this.#pending.get(reply.id);
       if (!waiter) return;
@@ -52,6 +51,9 @@ export class WorkerChannel {
     this.#worker.on('exit', (code) =>
       fail(new DataProcessorError('INTERNAL', `a worker thread exited (code ${code})`)),
     );
+    // After the listeners: adding a 'message' listener refs the worker's port again, and an idle
+    // pool (e.g. every model failed before its first request) must not keep the process alive.
+    this.#worker.unref();
   }
 
   /** Requests in flight. */

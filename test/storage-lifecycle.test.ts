@@ -46,7 +46,8 @@ function cli(args: string[], onEvent?: (event: Record<string, unknown>) => void)
       buffered += d.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines.filter((l) => l.startsWith('{'))) {
+      // --json events are one object a line; `audit --json` pretty-prints its report (a lone "{").
+      for (const line of lines.filter((l) => l.startsWith('{"'))) {
         const event = JSON.parse(line) as Record<string, unknown>;
         events.push(event);
         onEvent?.(event);

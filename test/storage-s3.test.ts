@@ -42,7 +42,7 @@ function cli(args: string[], killWhen?: (event: Record<string, unknown>) => bool
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
       for (const line of lines) {
-        if (!line.startsWith('{')) continue;
+        if (!line.startsWith('{"')) continue; // one event a line (never a pretty-printed report)
         const event = JSON.parse(line) as Record<string, unknown>;
         events.push(event);
         if (killWhen?.(event)) child.kill('SIGKILL');

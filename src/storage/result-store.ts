@@ -372,27 +372,7 @@ export class LocalResultStore implements ResultStore {
   async listFiles(runDir: string): Promise<{ path: string; bytes: number }[]> {
     const base = assertRunDir(this.root, runDir);
     await assertNoSymlinks(this.root, base);
-    const out: { path: string; bytes: number }[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw new StorageError(`cannot list ${dir}: ${(error as Error).message}`, { cause: error });
-      }
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else
-          out.push({
-            path: relative(base, full).split(sep).join('/'),
-            bytes: entry.isFile() ? (await lstat(full)).size : 0,
-          });
-      }
-    };
-    await walk(base);
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return (await walkFiles(base)).map(({ path, bytes }) => ({ path, bytes }));
   }
 
   async openStagedFile(runDir: string, relativePath: string): Promise<StagedFile> {

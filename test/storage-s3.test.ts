@@ -284,14 +284,13 @@ describe('S3 result store', () => {
     try {
       const uri = `s3://busy-bucket/store?endpoint=http://127.0.0.1:${port}&max_attempts=3&mirror=${encodeURIComponent(join(dir, 'busy'))}`;
       expect(parseS3Uri(uri).maxAttempts).toBe(3);
-      const started = Date.now();
       const error = await openResultStore(uri).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DataProcessorError);
       expect((error as DataProcessorError).code).toBe('STORAGE_IO');
       expect((error as DataProcessorError).retryable).toBe(true);
+      // Three attempts reached the server: the SDK retried. (Its backoff is full jitter — a random
+      // delay — so the elapsed time is not asserted: CI once saw 47 ms for two waits.)
       expect(requests).toBe(3);
-      // Standard retry mode waits between attempts (exponential backoff with jitter).
-      expect(Date.now() - started).toBeGreaterThan(50);
     } finally {
       server.close();
     }

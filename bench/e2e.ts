@@ -31,6 +31,8 @@ const MODES: Record<
     },
   },
   after: {},
+  /** The defaults with one component at a time (every core to the running component). */
+  serial: { orchestrator: { max_parallel_components: 1 } },
 };
 
 interface ChildReport {

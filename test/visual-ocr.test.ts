@@ -107,6 +107,27 @@ describe('ocr on real models', () => {
       else expect(arrays.areaFraction[n]).toBeGreaterThan(0.005);
     });
     expect(errors / truthChars).toBeLessThanOrEqual(0.05);
+
+    // Reproducible whatever batch the planner picks: frame by frame, every array is bit-identical
+    // (the recogniser's batches hold lines of one padded width only; the models are batch-invariant).
+    const frameBytes = WIDTH * HEIGHT * 3;
+    for (const n of [0, 1]) {
+      const one = await readText(
+        models,
+        alphabet,
+        pixels.subarray(n * frameBytes, (n + 1) * frameBytes),
+        WIDTH,
+        HEIGHT,
+        1,
+      );
+      expect(one.texts[0]).toEqual(texts[n]);
+      expect(Array.from(one.arrays.recScores)).toEqual(
+        Array.from(arrays.recScores.subarray(n * L, (n + 1) * L)),
+      );
+      expect(Array.from(one.arrays.quads)).toEqual(
+        Array.from(arrays.quads.subarray(n * L * 8, (n + 1) * L * 8)),
+      );
+    }
   });
 
   it('reads an upside-down frame through the angle classifier', async () => {

@@ -45,6 +45,8 @@ export interface LoadedModel {
   readonly used: ModelUsed;
   /** Its key in the process-wide session cache: `modelSessions.release(sessionKey)` frees it. */
   readonly sessionKey: string;
+  /** Calls worth having in flight at once (the runtime's `concurrency`; 1 for most). */
+  readonly concurrency: number;
   /**
    * Absolute path of one of the card's files (digest-verified with the model), e.g. a model's
    * `tokenizer.json`. A path the card does not list is CONTRACT_VIOLATION.
@@ -244,6 +246,7 @@ export async function loadModel(
     dir: located.dir,
     used,
     sessionKey: key,
+    concurrency: Math.max(1, Math.floor(runtime.concurrency?.(card.engine, device) ?? 1)),
     filePath(path) {
       const file = located.files.find((f) => f.path === path);
       if (file === undefined)
@@ -270,12 +273,18 @@ const MODEL_ACCESS = Symbol.for('dataprocessor.ModelAccess');
 export function createModelAccess(system: ModelSystemOptions = {}): ModelAccess {
   const compiled = compileOptions(system);
   const loaded: ModelUsed[] = [];
+  // Calls in flight at once: what every loaded model can serve side by side (1 with none loaded).
+  let concurrency = Number.POSITIVE_INFINITY;
+  const inFlight = (): number => (Number.isFinite(concurrency) ? concurrency : 1);
+  // Rates measured with several batches in flight are per call: kept apart from one-at-a-time rates.
+  const rateKey = (): string => throughputKey(loaded) + (inFlight() > 1 ? ` | ${inFlight()} in flight` : '');
   const batching: BatchingRecord = { batchSize: null, oomRetries: 0 };
   const access: ModelAccess & { [MODEL_ACCESS]: true } = {
     [MODEL_ACCESS]: true,
     async load(name, options = {}) {
       const model = await loadModel(name, options, compiled);
       loaded.push(model.used);
+      concurrency = Math.min(concurrency, model.concurrency);
       return model;
     },
     used: () => sortModelsUsed(loaded),
@@ -285,14 +294,21 @@ export function createModelAccess(system: ModelSystemOptions = {}): ModelAccess 
     planBatchSize: (profile, input) =>
       loaded.length === 0
         ? planBatchSize(profile, input)
-        : planMeasuredBatchSize(profile, input, sharedThroughputStore().rates(throughputKey(loaded))),
+        : planMeasuredBatchSize(profile, input, sharedThroughputStore().rates(rateKey())),
     async runBatches(units, runBatch, options) {
       const measured = measuredBatches(runBatch, sharedThroughputStore(), () =>
-        loaded.length === 0 ? null : throughputKey(loaded),
+        loaded.length === 0 ? null : rateKey(),
       );
+      // With calls served side by side, the units are cut into at least that many batches so
+      // that every worker gets one.
+      const lanes = options.concurrency ?? inFlight();
+      const batchSize =
+        lanes > 1
+          ? Math.max(1, Math.min(options.batchSize, Math.ceil(units.length / lanes)))
+          : options.batchSize;
       // R-BAT-3: what the runner did is recorded, including a run that ends in OOM.
       try {
-        const run = await runBatches(units, measured, options);
+        const run = await runBatches(units, measured, { ...options, batchSize, concurrency: lanes });
         batching.batchSize = run.batchSize;
         batching.oomRetries += run.retries;
         return run;

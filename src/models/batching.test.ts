@@ -168,6 +168,35 @@ describe('batch runner contract', () => {
     });
   });
 
+  it('runs `concurrency` batches at once, results still in unit order; an OOM in a wave reruns from there smaller', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const calls: number[][] = [];
+    const run = async (b: readonly number[]): Promise<number[]> => {
+      calls.push([...b]);
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      // Later batches finish first: the order must come from the units, not from completion.
+      await new Promise((r) => setTimeout(r, 30 - (b[0] ?? 0)));
+      inFlight -= 1;
+      if (b.length > 2 && (b[0] ?? 0) >= 6) throw new Error('Failed to allocate memory for requested buffer');
+      return b.map((x) => x * 10);
+    };
+    const units = Array.from({ length: 11 }, (_, i) => i);
+    const r = await runBatches(units, run, { batchSize: 3, concurrency: 2 });
+    expect(peak).toBe(2);
+    expect(r.results).toEqual(units.map((x) => x * 10));
+    // Wave 1: [0..2] [3..5]; wave 2: [6..8] OOM, [9,10] discarded; then at size 1, two at a time.
+    expect(calls.slice(0, 4)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8],
+      [9, 10],
+    ]);
+    expect(calls.slice(4)).toEqual([[6], [7], [8], [9], [10]]);
+    expect(r).toMatchObject({ batchSize: 1, retries: 1, batches: 7 });
+  });
+
   it('stops at an aborted signal', async () => {
     const controller = new AbortController();
     const run = runBatches(

@@ -58,6 +58,12 @@ export interface RunBatchesOptions {
   maxRetries?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * Batches in flight at once: consecutive batches start together and their results still come
+   * back in unit order. Worth more than 1 only where the runtime serves calls side by side (the
+   * TFJS worker pool: one call per worker). @defaultValue 1
+   */
+  concurrency?: number;
 }
 
 /** What `runBatches` returns: results in unit order, and the batching that produced them. */
@@ -98,36 +104,44 @@ export async function runBatches<U, R>(
   let retries = 0;
   let batches = 0;
   const results: R[] = [];
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
   let offset = 0;
   while (offset < units.length) {
     if (options.signal?.aborted) throw new DataProcessorError('INTERNAL', 'batch run aborted');
-    const batch = units.slice(offset, offset + size);
-    let out: readonly R[];
-    try {
-      out = await runBatch(batch, offset);
-    } catch (error) {
-      if (!isOutOfMemory(error)) throw error;
-      if (retries >= maxRetries || batch.length === 1) {
+    // One wave: up to `concurrency` consecutive batches at the current size, started together.
+    const wave: { start: number; batch: readonly U[] }[] = [];
+    for (let start = offset; start < units.length && wave.length < concurrency; start += size)
+      wave.push({ start, batch: units.slice(start, start + size) });
+    const outcomes = await Promise.allSettled(wave.map(({ batch, start }) => runBatch(batch, start)));
+    for (const [w, outcome] of outcomes.entries()) {
+      const { batch } = wave[w] as { batch: readonly U[] };
+      if (outcome.status === 'rejected') {
+        const error: unknown = outcome.reason;
+        if (!isOutOfMemory(error)) throw error;
+        if (retries >= maxRetries || batch.length === 1) {
+          throw new DataProcessorError(
+            'OOM',
+            `out of memory at batch size ${batch.length} after ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
+            { cause: error, details: { batch_size: batch.length, retries } },
+          );
+        }
+        // The rest of the wave is run again from here at the smaller size.
+        retries += 1;
+        size = Math.min(shrink(size, maxRetries - retries), batch.length - 1 || 1);
+        break;
+      }
+      const out = outcome.value;
+      if (out.length !== batch.length) {
         throw new DataProcessorError(
-          'OOM',
-          `out of memory at batch size ${batch.length} after ${retries} ${retries === 1 ? 'retry' : 'retries'}`,
-          { cause: error, details: { batch_size: batch.length, retries } },
+          'CONTRACT_VIOLATION',
+          `a batch of ${batch.length} units returned ${out.length} results (results must map 1:1 to units)`,
         );
       }
-      retries += 1;
-      size = Math.min(shrink(size, maxRetries - retries), batch.length - 1 || 1);
-      continue;
+      results.push(...out);
+      offset += batch.length;
+      batches += 1;
+      options.onProgress?.(offset, units.length);
     }
-    if (out.length !== batch.length) {
-      throw new DataProcessorError(
-        'CONTRACT_VIOLATION',
-        `a batch of ${batch.length} units returned ${out.length} results (results must map 1:1 to units)`,
-      );
-    }
-    results.push(...out);
-    offset += batch.length;
-    batches += 1;
-    options.onProgress?.(offset, units.length);
   }
   return { results, batchSize: units.length === 0 ? size : Math.min(size, units.length), retries, batches };
 }

@@ -4,9 +4,12 @@
 // 2 threads oversubscribe and spin against each other. The plan gives the run's cores out once:
 //  - TFJS models run in `tfjsWorkers` worker threads (one per core: they are the heaviest models
 //    of the default profile and single-threaded each);
-//  - each ONNX Runtime session gets `ortIntraOpThreads` threads (cores / 2, at least 1) without
-//    spinning (a spinning thread burns the core another component is waiting for) and without
-//    the CPU memory arena (it keeps the largest batch's peak for the life of the session);
+//  - each ONNX Runtime session gets `ortIntraOpThreads` threads (every core: the scheduler runs a
+//    component that calls models on the CPU alone, see stageCpuThreads in the orchestrator) without
+//    spinning (a spinning thread burns a core that a worker thread or ffmpeg is waiting for);
+//  - the scheduler counts such a component as `cores` threads, so two of them never run against
+//    each other (measured on 2 cores: 89 s wall side by side, 43 s one after the other, for the
+//    same 30 s video), and TFJS calls of one component go to every worker at once;
 //  - ffmpeg decodes with `ffmpegThreads` (it runs before the components, so all cores).
 // The plan is process-wide, like the session cache it shapes: a session opened under one plan
 // keeps its threads until it is released.
@@ -27,7 +30,7 @@ export function planCpu(cores: number): CpuPlan {
   return {
     cores: n,
     tfjsWorkers: n,
-    ortIntraOpThreads: Math.max(1, Math.floor(n / 2)),
+    ortIntraOpThreads: n,
     ortSpinning: false,
     ffmpegThreads: n,
   };

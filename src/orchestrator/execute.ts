@@ -131,6 +131,17 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
   return outcome as RunOutcome;
 }
 
+/**
+ * CPU threads a stage keeps busy under the run's CPU plan (cpu-budget.ts): a stage running models
+ * on the CPU in-process spreads them over every core (TFJS workers, ONNX Runtime intra-op threads),
+ * so it runs alone; any other stage (the Segmenter's ffmpeg included: it runs before the others)
+ * counts one.
+ */
+function stageCpuThreads(stage: PlanStage, cores: number): number {
+  const onCpu = stage.models?.models_used.some((m) => m.runtime === 'inprocess' && m.device === 'cpu');
+  return onCpu ? cores : 1;
+}
+
 async function executeLeased(
   plan: RunPlan,
   options: ExecuteOptions,
@@ -349,8 +360,13 @@ async function executeLeased(
       name: s.name,
       dependsOn: [...s.depends_on, ...s.optional_inputs],
       memoryMb: s.memory_mb,
+      cpuThreads: settings.plan_cpu ? stageCpuThreads(s, settings.cpu_threads) : 1,
     })),
-    { maxParallel: settings.max_parallel_components, memoryBudgetMb: settings.memory_budget_mb },
+    {
+      maxParallel: settings.max_parallel_components,
+      memoryBudgetMb: settings.memory_budget_mb,
+      ...(settings.plan_cpu ? { cpuThreads: settings.cpu_threads } : {}),
+    },
     async ({ name }) => {
       const stage = stageByName.get(name) as PlanStage;
       const blank = blankEntryOf(stage);

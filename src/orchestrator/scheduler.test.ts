@@ -66,6 +66,30 @@ describe('runScheduled', () => {
     expect(events).toContain('end huge');
   });
 
+  it('keeps the CPU threads in flight within the budget: a node using every core runs alone', async () => {
+    const heavy = (name: string): ScheduledNode => ({ ...node(name), cpuThreads: 2 });
+    const nodes = [node('light1'), heavy('faces'), heavy('ocr'), node('light2')];
+    const events: string[] = [];
+    let threads = 0;
+    let peakThreads = 0;
+    await runScheduled(nodes, { maxParallel: 8, memoryBudgetMb: 1e9, cpuThreads: 2 }, async (n) => {
+      threads += n.cpuThreads ?? 1;
+      peakThreads = Math.max(peakThreads, threads);
+      events.push(`start ${n.name}`);
+      await sleep(15);
+      events.push(`end ${n.name}`);
+      threads -= n.cpuThreads ?? 1;
+    });
+    expect(peakThreads).toBe(2);
+    // light1 runs first (topological order); faces waits for it, then ocr for faces; light2 fits
+    // beside light1 only — it may not join a heavy node.
+    expect(events.indexOf('start faces')).toBeGreaterThan(events.indexOf('end light1'));
+    expect(events.indexOf('start ocr')).toBeGreaterThan(events.indexOf('end faces'));
+    // A node asking for more than the whole budget still runs (alone).
+    const alone = await trace([{ ...node('big'), cpuThreads: 16 }], { big: 1 });
+    expect(alone.events).toEqual(['start big', 'end big']);
+  });
+
   it('returns every result by name, and rejects a dependency on an unscheduled node', async () => {
     const results = await runScheduled(
       [node('x'), node('y', ['x'])],

@@ -7,6 +7,8 @@ export interface ScheduledNode {
   dependsOn: readonly string[];
   /** Memory the node holds while it runs (MiB), from its resource profile (R-BAT-2). */
   memoryMb: number;
+  /** CPU threads the node keeps busy while it runs (the run's CPU budget). @defaultValue 1 */
+  cpuThreads?: number;
 }
 
 /** Limits of one run's scheduler (R-ORC-1: concurrency within resource limits). */
@@ -15,6 +17,12 @@ export interface SchedulerLimits {
   maxParallel: number;
   /** The nodes running at once hold at most this much memory (MiB); one node always may run. */
   memoryBudgetMb: number;
+  /**
+   * The nodes running at once keep at most this many CPU threads busy (one node always may run):
+   * on 2 cores, two components that each use both cores run one after the other, not against
+   * each other. @defaultValue no limit
+   */
+  cpuThreads?: number;
 }
 
 /**
@@ -42,25 +50,32 @@ export async function runScheduled<T>(
   const pending = [...nodes];
   const running = new Map<string, Promise<void>>();
   let memoryInFlight = 0;
+  let cpuInFlight = 0;
+  const cpuLimit = limits.cpuThreads ?? Number.POSITIVE_INFINITY;
+  const cpuOf = (node: ScheduledNode): number => node.cpuThreads ?? 1;
   const maxParallel = Math.max(1, Math.floor(limits.maxParallel));
 
   const startReady = (): void => {
     for (let i = 0; i < pending.length && running.size < maxParallel;) {
       const node = pending[i] as ScheduledNode;
       const ready = node.dependsOn.every((d) => results.has(d));
-      const fits = running.size === 0 || memoryInFlight + node.memoryMb <= limits.memoryBudgetMb;
+      const fits =
+        running.size === 0 ||
+        (memoryInFlight + node.memoryMb <= limits.memoryBudgetMb && cpuInFlight + cpuOf(node) <= cpuLimit);
       if (!ready || !fits) {
         i += 1;
         continue;
       }
       pending.splice(i, 1);
       memoryInFlight += node.memoryMb;
+      cpuInFlight += cpuOf(node);
       running.set(
         node.name,
         run(node).then((result) => {
           results.set(node.name, result);
           running.delete(node.name);
           memoryInFlight -= node.memoryMb;
+          cpuInFlight -= cpuOf(node);
         }),
       );
     }

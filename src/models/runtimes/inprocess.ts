@@ -16,5 +16,8 @@ export function inprocessRuntime(devices: DeviceEnvironment = systemDevices): Ru
         : tfjsWorkerCount() > 0
           ? openTfjsPooledSession(located, device, precision)
           : openTfjsSession(located, device, precision),
+    // ONNX Runtime spreads one call over its intra-op threads; TFJS-wasm is single-threaded, so
+    // its pool serves one call per worker.
+    concurrency: (engine) => (engine === 'tfjs' ? Math.max(1, tfjsWorkerCount()) : 1),
   };
 }

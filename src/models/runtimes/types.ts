@@ -21,4 +21,9 @@ export interface Runtime {
   /** The device policy of this runtime (R-MOD-3): a concrete device, or DEVICE_UNAVAILABLE. */
   resolveDevice(request: DeviceRequest, engine: Engine): Device;
   open(located: LocatedModel, device: Device, precision: Precision): Promise<EngineSession>;
+  /**
+   * How many calls of one session are worth having in flight at once (the TFJS worker pool serves
+   * one call per worker). @defaultValue 1
+   */
+  concurrency?(engine: Engine, device: Device): number;
 }

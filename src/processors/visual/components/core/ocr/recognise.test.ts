@@ -6,6 +6,7 @@ import {
   decodeCls,
   orientQuad,
   preprocessRec,
+  recInputWidth,
   scaledWidth,
 } from './recognise.js';
 
@@ -74,7 +75,7 @@ describe('line crops', () => {
     expect(decodeCls(Float32Array.from([0.95, 0.05, 0.05, 0.95, 0.2, 0.8]))).toEqual([false, true, false]);
   });
 
-  it('batches lines by width with each batch as wide as its widest line', () => {
+  it('pads each line to the next multiple of 32 px and batches only lines of one padded width', () => {
     const frame = new Uint8Array(200 * 100 * 3).fill(255);
     const quad = (w: number): Quad => [
       [0, 0],
@@ -82,14 +83,22 @@ describe('line crops', () => {
       [w, 24],
       [0, 24],
     ];
-    const quads = [quad(120), quad(24), quad(60)];
-    const batches = preprocessRec([frame, frame, frame], 200, 100, quads, 2);
-    expect(batches.map((b) => b.indices)).toEqual([[1, 2], [0]]);
-    expect(batches.map((b) => b.width)).toEqual([120, 240]);
+    // At 48 px high: 240, 48, 120, 50, 56 px wide → padded 256, 64, 128, 64, 64.
+    const quads = [quad(120), quad(24), quad(60), quad(25), quad(28)];
+    const batches = preprocessRec(Array(5).fill(frame) as Uint8Array[], 200, 100, quads, 2);
+    expect(batches.map((b) => b.indices)).toEqual([[1, 3], [4], [2], [0]]);
+    expect(batches.map((b) => b.width)).toEqual([64, 64, 128, 256]);
     const first = batches[0];
-    // Line 1 (48 px wide) is white (normalised 1) then padded with 0 up to 120.
+    // Line 1 (48 px wide) is white (normalised 1) then padded with 0 up to 64.
     expect(first?.data[0]).toBeCloseTo(1);
     expect(first?.data[47]).toBeCloseTo(1);
     expect(first?.data[48]).toBe(0);
+    // A line's input does not depend on its batch: line 4 alone is the same as in any batch.
+    const alone = preprocessRec([frame], 200, 100, [quad(28)], 16)[0];
+    expect(alone?.width).toBe(64);
+    expect(Array.from(alone?.data ?? [])).toEqual(Array.from(batches[1]?.data ?? []));
+    expect(recInputWidth(1)).toBe(32);
+    expect(recInputWidth(64)).toBe(64);
+    expect(recInputWidth(65)).toBe(96);
   });
 });

@@ -121,9 +121,20 @@ export function decodeCls(probabilities: Float32Array, threshold = 0.9): boolean
   return Array.from({ length: n }, (_, i) => (probabilities[2 * i + 1] ?? 0) >= threshold);
 }
 
+/** Recogniser input widths are whole multiples of this (the line is padded up to it). */
+export const REC_WIDTH_STEP = 32;
+
+/** The padded input width of a line `lineWidth` px wide at `REC_HEIGHT`: the next multiple of `REC_WIDTH_STEP`. */
+export function recInputWidth(lineWidth: number): number {
+  return Math.max(REC_WIDTH_STEP, Math.ceil(lineWidth / REC_WIDTH_STEP) * REC_WIDTH_STEP);
+}
+
 /**
- * Recogniser batches: lines sorted by aspect ratio (so a batch pads little), `batchSize` per
- * batch, each batch `[b, 3, 48, W]` with W the widest line of the batch (padding 0 = mid grey).
+ * Recogniser batches: each line is padded (0 = mid grey) to its own `recInputWidth`, and a batch
+ * holds only lines of one padded width, at most `batchSize` of them, narrowest first. So a line's
+ * input — and, the recogniser being batch-invariant at a fixed shape, its result — never depends
+ * on which other lines share its batch (the frame batch the planner chose): runs reproduce. Few
+ * distinct widths also spare ONNX Runtime the first-call cost of a new shape.
  * Line i is sampled from `frames[i]`.
  */
 export function preprocessRec(
@@ -134,12 +145,14 @@ export function preprocessRec(
   batchSize: number,
 ): { indices: number[]; data: Float32Array; width: number }[] {
   const widths = quads.map((q) => scaledWidth(q, REC_HEIGHT, REC_MAX_WIDTH));
-  const order = quads.map((_, i) => i).sort((a, b) => (widths[a] ?? 0) - (widths[b] ?? 0) || a - b);
+  const padded = widths.map(recInputWidth);
+  const order = quads.map((_, i) => i).sort((a, b) => (padded[a] ?? 0) - (padded[b] ?? 0) || a - b);
   const batches: { indices: number[]; data: Float32Array; width: number }[] = [];
-  for (let start = 0; start < order.length; start += batchSize) {
-    const indices = order.slice(start, start + batchSize);
-    // ≥ 8 columns keeps CTC's time axis (W/8) non-empty for tiny crops.
-    const batchW = Math.max(8, ...indices.map((i) => widths[i] ?? 8));
+  for (let start = 0; start < order.length;) {
+    const batchW = padded[order[start] ?? 0] ?? REC_WIDTH_STEP;
+    let end = start;
+    while (end < order.length && end - start < batchSize && padded[order[end] ?? 0] === batchW) end += 1;
+    const indices = order.slice(start, end);
     const size = 3 * REC_HEIGHT * batchW;
     const data = new Float32Array(indices.length * size);
     indices.forEach((line, k) => {
@@ -149,6 +162,7 @@ export function preprocessRec(
         sampleQuad(frame, width, height, q, REC_HEIGHT, widths[line] ?? 1, batchW, data, k * size);
     });
     batches.push({ indices, data, width: batchW });
+    start = end;
   }
   return batches;
 }

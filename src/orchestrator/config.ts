@@ -32,7 +32,8 @@ export const orchestratorConfigSchema = z
       .default(() => Math.floor(totalmem() / 2 / 2 ** 20)),
     /**
      * Cores the run plans its engines for (one CPU budget: TFJS workers, ONNX Runtime intra-op
-     * threads, ffmpeg threads; see src/models/cpu-budget.ts).
+     * threads, ffmpeg threads; see src/models/cpu-budget.ts); the scheduler keeps at most this many
+     * threads busy, a component that runs models on the CPU counting as all of them.
      * @defaultValue the machine's available parallelism
      */
     cpu_threads: z
@@ -42,7 +43,8 @@ export const orchestratorConfigSchema = z
       .default(() => availableParallelism()),
     /**
      * false leaves every engine at its own defaults (TFJS on the event loop, ONNX Runtime's
-     * spinning per-core threads): the behaviour before the CPU budget, kept for comparison in
+     * spinning per-core threads) and the scheduler without a CPU limit: the behaviour before the
+     * CPU budget, kept for comparison in
      * bench/e2e.ts. Results are the same either way.
      * @defaultValue true
      */

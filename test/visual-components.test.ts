@@ -229,6 +229,30 @@ describe('visual core providers through runVideo', () => {
     expect(recorded.written.has('_tmp_ocr/ocr_text.npz')).toBe(true);
   });
 
+  it('runs the components that use models on the CPU one at a time (the run’s CPU budget)', () => {
+    const modelStages = manifest.components.filter((c) =>
+      c.models_used.some((m) => m.device === 'cpu' && m.runtime === 'inprocess'),
+    );
+    expect(modelStages.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['core_face_landmarks', 'core_object_detections', 'ocr', 'core_clip']),
+    );
+    const spans = modelStages
+      .map((c) => ({
+        name: c.name,
+        start: Date.parse(c.started_at ?? ''),
+        end: Date.parse(c.finished_at ?? ''),
+      }))
+      .sort((a, b) => a.start - b.start);
+    for (const [i, span] of spans.entries()) {
+      expect(span.end, span.name).toBeGreaterThanOrEqual(span.start);
+      const next = spans[i + 1];
+      if (next)
+        expect(next.start, `${next.name} started before ${span.name} finished`).toBeGreaterThanOrEqual(
+          span.end,
+        );
+    }
+  });
+
   it('manifest.run.models lists the models each component loaded, with their digests', () => {
     const models = manifest.run.models as Record<
       string,

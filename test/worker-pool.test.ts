@@ -3,7 +3,13 @@
 // buffers arrive whole; a TFJS model gives the same numbers in the pool as in-process.
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataProcessorError } from '../src/contracts/index.js';
-import { applyCpuPlan, clearModelSessions, loadModel, planCpu } from '../src/models/index.js';
+import {
+  applyCpuPlan,
+  clearModelSessions,
+  loadModel,
+  planCpu,
+  tfjsWorkersStarted,
+} from '../src/models/index.js';
 import { WorkerChannel } from '../src/workers/index.js';
 
 describe('WorkerChannel', () => {
@@ -49,11 +55,20 @@ describe('TFJS worker pool (CPU plan)', () => {
     const inProcess = (await (await loadModel('emotion')).infer(input)).Identity!.data as Float32Array;
     await clearModelSessions();
     await applyCpuPlan(planCpu(2));
+    // Workers start with the first TFJS session, not with the plan (a run without TFJS models
+    // must not pay their imports) — unless the run asks for them warm.
+    expect(tfjsWorkersStarted()).toBe(0);
     const pooled = await loadModel('emotion');
+    expect(tfjsWorkersStarted()).toBe(2);
     // Four calls at once: both workers serve some (each loads the model on first use).
     const outs = await Promise.all([0, 1, 2, 3].map(() => pooled.infer(input)));
     for (const out of outs)
       expect(Array.from(out.Identity!.data as Float32Array)).toEqual(Array.from(inProcess));
     expect(input.input_1.data.byteLength).toBeGreaterThan(0); // the caller's tensor is not moved
+    expect(pooled.concurrency).toBe(2);
+    await applyCpuPlan(null);
+    expect(tfjsWorkersStarted()).toBe(0);
+    await applyCpuPlan(planCpu(2), { warmTfjs: true });
+    expect(tfjsWorkersStarted()).toBe(2);
   });
 });

@@ -13,7 +13,7 @@
 //  - ffmpeg decodes with `ffmpegThreads` (it runs before the components, so all cores).
 // The plan is process-wide, like the session cache it shapes: a session opened under one plan
 // keeps its threads until it is released.
-import { configureTfjsWorkers } from './runtimes/tfjs-pool.js';
+import { configureTfjsWorkers, startTfjsWorkers } from './runtimes/tfjs-pool.js';
 
 /** How the run's cores are shared between the engines. */
 export interface CpuPlan {
@@ -41,10 +41,16 @@ let current: CpuPlan | null = null;
 /**
  * Applies `plan` to this process; `null` restores the engines' own defaults (TFJS on the event
  * loop, ONNX Runtime's per-core spinning threads): what runs did before the plan existed.
+ * `warmTfjs`: the run will call TFJS models, so the pool's workers start now (their TFJS imports
+ * overlap the Segmenter) instead of at the first TFJS session.
  */
-export async function applyCpuPlan(plan: CpuPlan | null): Promise<void> {
+export async function applyCpuPlan(
+  plan: CpuPlan | null,
+  options: { warmTfjs?: boolean } = {},
+): Promise<void> {
   current = plan;
   await configureTfjsWorkers(plan?.tfjsWorkers ?? 0);
+  if (plan && options.warmTfjs) startTfjsWorkers();
 }
 
 /** The plan in force, or null (engine defaults). */

@@ -34,6 +34,7 @@ export type { EngineSession, Runtime } from './runtimes/types.js';
 export { inprocessRuntime } from './runtimes/inprocess.js';
 export { tritonRuntime, type TritonOptions } from './runtimes/triton.js';
 export { ensureTfjsWasm } from './runtimes/tfjs.js';
+export { tfjsWorkersStarted } from './runtimes/tfjs-pool.js';
 export { applyCpuPlan, currentCpuPlan, planCpu, type CpuPlan } from './cpu-budget.js';
 export {
   MIN_GAIN,

@@ -155,7 +155,10 @@ async function executeLeased(
   const runDir = store.runDir(identity.platform_id, identity.video_id, identity.run_id);
   const settings = plan.options.orchestrator;
   // One CPU budget for the engines of this run (issue 17); results do not depend on it.
-  await applyCpuPlan(settings.plan_cpu ? planCpu(settings.cpu_threads) : null);
+  const callsTfjs = plan.stages.some((s) =>
+    s.models?.models_used.some((m) => m.engine === 'tfjs' && m.runtime === 'inprocess'),
+  );
+  await applyCpuPlan(settings.plan_cpu ? planCpu(settings.cpu_threads) : null, { warmTfjs: callsTfjs });
 
   // Events go to the listener and, once the run exists, to the state writer (R-ORC-4).
   let stateWriter: RunStateWriter | null = null;

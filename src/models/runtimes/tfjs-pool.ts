@@ -11,23 +11,43 @@ import type { LocatedModel } from '../store.js';
 import type { Tensor } from '../tensor.js';
 import type { EngineSession } from './types.js';
 
+/** Workers the pool is configured for (0: TFJS runs in-process). */
+let wanted = 0;
+/** The started workers: none until a TFJS session opens or `startTfjsWorkers` is called. */
 let workers: WorkerChannel[] = [];
 let nextKey = 1;
 
-/** Starts (or stops) the pool's workers; 0 runs TFJS in-process (on the event loop). */
+/**
+ * Sizes the pool; 0 runs TFJS in-process (on the event loop). Workers start lazily — each imports
+ * TFJS and its wasm (≈ 1.2 s of CPU), which a run without TFJS models must not pay — or at once
+ * with `startTfjsWorkers`. A new size stops the old workers.
+ */
 export async function configureTfjsWorkers(count: number): Promise<void> {
-  if (count === workers.length) return;
+  if (count === wanted) return;
+  wanted = count;
   const old = workers;
-  workers = Array.from(
-    { length: count },
-    () => new WorkerChannel(new URL('./tfjs-worker.task.js', import.meta.url)),
-  );
+  workers = [];
   await Promise.all(old.map((w) => w.close()));
 }
 
-/** Workers in the pool now (0: TFJS runs in-process). */
-export function tfjsWorkerCount(): number {
+/** Starts the configured workers now (a run that will call TFJS models warms them up early). */
+export function startTfjsWorkers(): readonly WorkerChannel[] {
+  if (workers.length !== wanted)
+    workers = Array.from(
+      { length: wanted },
+      () => new WorkerChannel(new URL('./tfjs-worker.task.js', import.meta.url)),
+    );
+  return workers;
+}
+
+/** Workers started now (≤ the configured count). */
+export function tfjsWorkersStarted(): number {
   return workers.length;
+}
+
+/** Workers the pool is configured for (0: TFJS runs in-process); started or not. */
+export function tfjsWorkerCount(): number {
+  return wanted;
 }
 
 /** A copy of a tensor whose buffer can be moved to a worker (views are copied, never their whole buffer). */
@@ -54,7 +74,7 @@ export async function openTfjsPooledSession(
   precision: Precision,
 ): Promise<EngineSession> {
   const key = `${located.card.name}@${located.card.version}#${nextKey++}`;
-  const pool = workers;
+  const pool = startTfjsWorkers();
   const first = leastBusy(pool);
   await first.call('load', { key, located, device, precision });
   const used = new Set<WorkerChannel>([first]);

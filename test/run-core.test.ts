@@ -20,6 +20,7 @@ import {
   runPlanSchema,
   type Profile,
 } from '../src/orchestrator/index.js';
+import { deleteVideo, openResultStore } from '../src/storage/index.js';
 import { makeShotVideo, makeTempDir } from './support/media.js';
 import { installSynthetic, tempModelSystem } from './support/models/fixtures.js';
 import { loadNpzWithNumpy } from './support/numpy.js';
@@ -227,6 +228,27 @@ describe('compile, then execute', () => {
     expect(outcome.status).toBe('ok');
     expect(outcome.manifest.run.config_hash).toBe(plan.identity.config_hash);
     expect(outcome.manifest.components.map((c) => c.idempotency_key)).toEqual(plan.stages.map((s) => s.key));
+  });
+
+  it('a plan compiled before its video was deleted does no work (a job that waited in a queue): VIDEO_DELETED', async () => {
+    const root = join(dir, 'deleted-store');
+    const request = {
+      videoPath: video,
+      storeRoot: root,
+      videoId: 'gone',
+      runId: 'queued',
+      profile: toyProfile(['toy_source']),
+    };
+    const plan = await compileRun(request, env());
+    const store = await openResultStore(root);
+    await deleteVideo(store, { platformId: 'local', videoId: 'gone', requestedBy: 'test' });
+    await expect(executeRun(plan, env())).rejects.toMatchObject({ code: 'VIDEO_DELETED' });
+    expect(await store.listRuns('local', 'gone')).toEqual([]);
+    expect(existsSync(join(root, 'local', 'gone'))).toBe(false);
+    // Submitted again after the deletion, the video is processed as new.
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await executeRun(await compileRun({ ...request, runId: 'again' }, env()), env());
+    expect(again.status).toBe('ok');
   });
 
   it('bad requests fail at compile with the code and nothing in the store', async () => {

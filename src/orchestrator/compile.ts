@@ -124,6 +124,8 @@ export interface SegmenterStageConfig {
  * code a caller reports (INPUT_INVALID, INPUT_UNREADABLE, INPUT_TOO_SHORT/LONG, TOOL_MISSING …).
  */
 export async function compileRun(request: RunRequest, env: RunEnvironment = {}): Promise<RunPlan> {
+  // R-PRV-3: a deletion of the video from this moment on stops the run, even before it executes.
+  const compiledAt = new Date().toISOString();
   const registry = env.components ?? COMPONENTS;
   // R-ID-4 / R-SEC-3: ids are checked before any path is built from them.
   const platformId = validateId('--platform-id', request.platformId ?? 'local');
@@ -332,6 +334,7 @@ export async function compileRun(request: RunRequest, env: RunEnvironment = {}):
   return runPlanSchema.parse({
     plan_version: PLAN_VERSION,
     identity,
+    compiled_at: compiledAt,
     store_root: store.location,
     run_dir: runDir,
     input: { path: videoPath, sha256: inputSha256, bytes: inputBytes },

@@ -98,12 +98,15 @@ export async function executeRun(planInput: RunPlan, options: ExecuteOptions = {
   const plan = runPlanSchema.parse(planInput);
   const store = options.store ?? (await openResultStore(plan.store_root));
   const { platform_id, video_id } = plan.identity;
-  // R-PRV-3 tombstone semantics: a deletion of the video after this moment stops the run.
-  const startedAt = new Date().toISOString();
+  // R-PRV-3 tombstone semantics: a deletion of the video after the plan was compiled (so also one
+  // while its job waited in a queue) stops the run; a plan deleted before it starts does no work.
+  const since = plan.compiled_at ?? new Date().toISOString();
   const deletedSince = async (): Promise<Tombstone | null> => {
     const tombstone = await readTombstone(store, platform_id, video_id);
-    return isDeletedSince(tombstone, startedAt) ? tombstone : null;
+    return isDeletedSince(tombstone, since) ? tombstone : null;
   };
+  const deletedBefore = await deletedSince();
+  if (deletedBefore) throw videoDeletedError(platform_id, video_id, deletedBefore);
   // The lease tells retention GC that this run is in progress.
   const lease = await acquireRunLease(store, plan.identity);
   let outcome: RunOutcome | null = null;

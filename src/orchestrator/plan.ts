@@ -77,6 +77,13 @@ export const runPlanSchema = z
         dataprocessor_version: z.string().min(1),
       })
       .strict(),
+    /**
+     * When `compileRun` made the plan (ISO UTC). A deletion of the video at or after this moment
+     * (R-PRV-3) stops the run — also one deleted while its job waited in the queue, so a deletion
+     * request is never undone by work submitted before it. Absent (plans of older versions): the
+     * moment execution starts.
+     */
+    compiled_at: z.iso.datetime().optional(),
     /** Where the run is stored: the result store's root and the run's directory in it. */
     store_root: z.string().min(1),
     run_dir: z.string().min(1),

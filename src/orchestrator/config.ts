@@ -44,8 +44,7 @@ export const orchestratorConfigSchema = z
     /**
      * false leaves every engine at its own defaults (TFJS on the event loop, ONNX Runtime's
      * spinning per-core threads) and the scheduler without a CPU limit: the behaviour before the
-     * CPU budget, kept for comparison in
-     * bench/e2e.ts. Results are the same either way.
+     * CPU budget, kept for comparison in bench/e2e.ts. Results are the same either way.
      * @defaultValue true
      */
     plan_cpu: z.boolean().default(true),

@@ -110,10 +110,10 @@ export async function readText(
   const frames = Array.from({ length: count }, (_, n) =>
     pixels.subarray(n * frameBytes, (n + 1) * frameBytes),
   );
-  // Detection: one frame per call. The detector is batch-invariant, and on the CPU a batch of 8
-  // frames measured slower than 8 single calls (630 vs 8 × 56 ms at 576×320); every call has the
-  // same shape, so ONNX Runtime plans its buffers once (each new batch size was a new shape that
-  // cost 0.5–3 s on its first call).
+  // Detection: one frame per call. The detector is batch-invariant, and on the CPU batching buys
+  // nothing (960×544, 2 threads, arena on: 8 single calls 555–626 ms, one batch of 8 540–546 ms),
+  // while every new batch size is a new shape whose first call costs ONNX Runtime ≈ 2 s (batch 8;
+  // 0.2 s at batch 1). One frame per call keeps one shape and one frame's buffers.
   const lines: { frame: number; box: TextBox; quad: Quad }[] = [];
   for (let n = 0; n < count; n++) {
     const { data, w, h } = preprocessDb(frames[n] ?? pixels, width, height, params.detMaxSide);
